@@ -1,0 +1,486 @@
+// Configuration, in one place: every environment variable ArkRelay reads, its default, how
+// it is validated, and the typed Config the rest of the code receives. docs/configuration.md
+// and .env.example are checked against VARIABLES by test/config-docs.test.ts.
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { inspect } from 'node:util';
+
+export type VariableKind = 'string' | 'integer' | 'boolean' | 'enum' | 'url' | 'list';
+
+export interface VariableSpec {
+  readonly name: string;
+  readonly kind: VariableKind;
+  /** Default as written in the environment; undefined means "unset unless given". */
+  readonly default?: string;
+  readonly secret?: boolean;
+  readonly min?: number;
+  readonly max?: number;
+  readonly values?: readonly string[];
+  readonly group: string;
+  readonly description: string;
+}
+
+export const VARIABLES = [
+  // Process
+  { name: 'PORT', kind: 'integer', default: '8000', min: 0, max: 65535, group: 'process', description: 'HTTP port of the API (0 picks a free port).' },
+  { name: 'HOST', kind: 'string', default: '0.0.0.0', group: 'process', description: 'Address the HTTP API listens on.' },
+  { name: 'DATA_DIR', kind: 'string', default: './data', group: 'process', description: 'Directory for the embedded database, generated secrets and the embedded relay.' },
+  { name: 'LOG_DIR', kind: 'string', default: './logs', group: 'process', description: 'Directory for arkrelay.log and arkrelay_errors.log.' },
+  { name: 'LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], group: 'process', description: 'Minimum level written to stdout and the log files.' },
+  { name: 'LOG_FILE_MAX_SIZE_MB', kind: 'integer', default: '50', min: 1, max: 10240, group: 'process', description: 'Size at which a log file is rotated.' },
+  { name: 'LOG_FILE_MAX_FILES', kind: 'integer', default: '10', min: 1, max: 1000, group: 'process', description: 'Rotated log files kept per log.' },
+  { name: 'INSTANCE_ID', kind: 'string', group: 'process', description: 'Name of this process in heartbeats and job logs (default: hostname-pid).' },
+  { name: 'SHUTDOWN_TIMEOUT_MS', kind: 'integer', default: '15000', min: 100, max: 600000, group: 'process', description: 'How long a graceful shutdown waits for running work before giving up.' },
+
+  // Storage
+  { name: 'DATABASE_URL', kind: 'url', secret: true, group: 'storage', description: 'MariaDB/MySQL URL (mysql://user:pass@host:3306/db). Unset: embedded SQLite file under DATA_DIR.' },
+  { name: 'DB_POOL_SIZE', kind: 'integer', default: '10', min: 1, max: 1000, group: 'storage', description: 'Connections kept open to MariaDB.' },
+  { name: 'DB_MAX_OVERFLOW', kind: 'integer', default: '10', min: 0, max: 1000, group: 'storage', description: 'Extra connections opened under load beyond DB_POOL_SIZE.' },
+  { name: 'DB_POOL_TIMEOUT_MS', kind: 'integer', default: '30000', min: 100, max: 600000, group: 'storage', description: 'How long a query waits for a free connection before failing.' },
+  { name: 'DB_CONNECT_TIMEOUT_MS', kind: 'integer', default: '10000', min: 100, max: 600000, group: 'storage', description: 'How long opening one database connection may take.' },
+
+  // Queue and cache
+  { name: 'REDIS_URL', kind: 'url', secret: true, group: 'queue', description: 'Redis URL (redis://[:pass@]host:6379[/db]). Set: BullMQ queues, cache and pub/sub. Unset: in-process queue.' },
+  { name: 'QUEUE_PREFIX', kind: 'string', default: 'arkrelay', group: 'queue', description: 'Prefix of every Redis key, so several gateways can share one Redis.' },
+  { name: 'WORKER_CONCURRENCY', kind: 'integer', default: '8', min: 1, max: 1000, group: 'queue', description: 'Jobs one worker process runs at the same time, per queue.' },
+  { name: 'JOB_ATTEMPTS', kind: 'integer', default: '5', min: 1, max: 100, group: 'queue', description: 'Default attempts of a job before it is marked failed.' },
+  { name: 'JOB_BACKOFF_MS', kind: 'integer', default: '1000', min: 1, max: 3600000, group: 'queue', description: 'First retry delay of a failed job; doubles on each attempt.' },
+  { name: 'HEARTBEAT_INTERVAL_MS', kind: 'integer', default: '30000', min: 100, max: 3600000, group: 'queue', description: 'How often the scheduler enqueues the heartbeat job.' },
+
+  // Secrets and admin
+  { name: 'SECRET_KEY', kind: 'string', secret: true, min: 32, group: 'security', description: 'Server secret (at least 32 characters). Required with DATABASE_URL; the embedded default generates one in DATA_DIR.' },
+  { name: 'ADMIN_API_KEY', kind: 'string', secret: true, min: 32, group: 'security', description: 'Key for X-Admin-Key on /admin/* and operational endpoints (at least 32 characters). Unset: those endpoints are refused.' },
+
+  // Daemons
+  { name: 'DAEMON_MODE', kind: 'enum', values: ['simulated', 'real'], group: 'daemons', description: 'simulated: in-process arkd/tapd/lnd simulators. real: the daemons at ARKD_URL, TAPD_HOST, LND_HOST. Unset: real when any daemon address is set, else simulated.' },
+  { name: 'ARKD_URL', kind: 'url', group: 'daemons', description: 'arkd REST address, e.g. http://127.0.0.1:7070.' },
+  { name: 'ARKD_TIMEOUT_MS', kind: 'integer', default: '10000', min: 100, max: 600000, group: 'daemons', description: 'Timeout of one arkd call.' },
+  { name: 'TAPD_HOST', kind: 'string', group: 'daemons', description: 'tapd REST address host:port, e.g. 127.0.0.1:8089.' },
+  { name: 'TAPD_TLS_CERT', kind: 'string', secret: true, group: 'daemons', description: 'tapd TLS certificate: a file path or base64 PEM.' },
+  { name: 'TAPD_MACAROON', kind: 'string', secret: true, group: 'daemons', description: 'tapd macaroon: a file path or hex.' },
+  { name: 'TAPD_TIMEOUT_MS', kind: 'integer', default: '10000', min: 100, max: 600000, group: 'daemons', description: 'Timeout of one tapd call.' },
+  { name: 'LND_HOST', kind: 'string', group: 'daemons', description: 'lnd gRPC address host:port, e.g. 127.0.0.1:10009.' },
+  { name: 'LND_TLS_CERT', kind: 'string', secret: true, group: 'daemons', description: 'lnd TLS certificate: a file path or base64 PEM.' },
+  { name: 'LND_MACAROON', kind: 'string', secret: true, group: 'daemons', description: 'lnd admin macaroon: a file path, hex or base64.' },
+  { name: 'LND_TIMEOUT_MS', kind: 'integer', default: '10000', min: 100, max: 600000, group: 'daemons', description: 'Timeout of one lnd call.' },
+
+  // Nostr
+  { name: 'NOSTR_RELAYS', kind: 'list', group: 'nostr', description: 'Comma-separated relay URLs (wss://…). Unset: the embedded relay on loopback.' },
+  { name: 'NOSTR_PRIVATE_KEY', kind: 'string', secret: true, group: 'nostr', description: 'Plain gateway Nostr key (hex or nsec); accepted with a warning, prefer GATEWAY_NOSTR_PRIVATE_KEY.' },
+  { name: 'GATEWAY_NOSTR_PRIVATE_KEY', kind: 'string', secret: true, group: 'nostr', description: 'Gateway Nostr key encrypted with GATEWAY_ENCRYPTION_KEY (from `arkrelay keys encrypt`).' },
+  { name: 'GATEWAY_ENCRYPTION_KEY', kind: 'string', secret: true, min: 32, group: 'nostr', description: 'Key that encrypts the gateway Nostr key at rest (at least 32 characters).' },
+  { name: 'EMBEDDED_RELAY_PORT', kind: 'integer', default: '7000', min: 0, max: 65535, group: 'nostr', description: 'Port of the embedded relay on 127.0.0.1 when NOSTR_RELAYS is unset.' },
+
+  // Monitoring
+  { name: 'ENABLE_METRICS', kind: 'boolean', default: 'false', group: 'monitoring', description: 'Serve Prometheus metrics on METRICS_PORT.' },
+  { name: 'METRICS_PORT', kind: 'integer', default: '8080', min: 0, max: 65535, group: 'monitoring', description: 'Port of the Prometheus exporter.' },
+
+  // Auto-start toggles
+  { name: 'MONITORING_AUTO_START', kind: 'boolean', default: 'true', group: 'services', description: 'Start the monitoring service with the API.' },
+  { name: 'PERFORMANCE_OPTIMIZATION', kind: 'boolean', default: 'true', group: 'services', description: 'Enable the read cache and the performance optimizer.' },
+  { name: 'LIGHTNING_AUTO_START', kind: 'boolean', default: 'true', group: 'services', description: 'Start invoice and payment tracking with the process.' },
+  { name: 'VTXO_AUTO_START', kind: 'boolean', default: 'true', group: 'services', description: 'Start the VTXO inventory monitor with the process.' },
+  { name: 'NOSTR_AUTO_START', kind: 'boolean', default: 'true', group: 'services', description: 'Start Nostr intake with the API (the guide defaulted to false; Nostr is the only write API, so ArkRelay starts it).' },
+] as const satisfies readonly VariableSpec[];
+
+export type VariableName = (typeof VARIABLES)[number]['name'];
+
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set(
+  VARIABLES.filter((v: VariableSpec) => v.secret).map((v) => v.name),
+);
+
+/** A secret value that never prints: logs, errors and JSON see "[redacted]". */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  [inspect.custom](): string {
+    return 'Secret([redacted])';
+  }
+}
+
+export interface MariaDbConfig {
+  readonly kind: 'mariadb';
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: Secret;
+  readonly database: string;
+  readonly poolSize: number;
+  readonly maxOverflow: number;
+  readonly poolTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  /** The URL with its password hidden, for messages. */
+  readonly display: string;
+}
+
+export interface SqliteConfig {
+  readonly kind: 'sqlite';
+  readonly file: string;
+}
+
+export type DatabaseConfig = MariaDbConfig | SqliteConfig;
+
+export interface RedisConfig {
+  readonly url: Secret;
+  readonly display: string;
+}
+
+export interface DaemonEndpoint {
+  readonly address: string | undefined;
+  readonly tlsCert: Secret | undefined;
+  readonly macaroon: Secret | undefined;
+  readonly timeoutMs: number;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly logDir: string;
+  readonly logLevel: string;
+  readonly logFileMaxSizeMb: number;
+  readonly logFileMaxFiles: number;
+  readonly instanceId: string;
+  readonly shutdownTimeoutMs: number;
+  readonly database: DatabaseConfig;
+  readonly redis: RedisConfig | undefined;
+  readonly jobs: {
+    readonly prefix: string;
+    readonly concurrency: number;
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly heartbeatIntervalMs: number;
+  };
+  readonly secretKey: Secret | undefined;
+  readonly adminApiKey: Secret | undefined;
+  readonly daemons: {
+    readonly mode: 'simulated' | 'real';
+    readonly arkd: DaemonEndpoint;
+    readonly tapd: DaemonEndpoint;
+    readonly lnd: DaemonEndpoint;
+  };
+  readonly nostr: {
+    /** Empty: run and use the embedded relay. */
+    readonly relays: readonly string[];
+    readonly plainPrivateKey: Secret | undefined;
+    readonly encryptedPrivateKey: Secret | undefined;
+    readonly encryptionKey: Secret | undefined;
+    readonly embeddedRelayPort: number;
+  };
+  readonly metrics: { readonly enabled: boolean; readonly port: number };
+  readonly autoStart: {
+    readonly monitoring: boolean;
+    readonly performance: boolean;
+    readonly lightning: boolean;
+    readonly vtxo: boolean;
+    readonly nostr: boolean;
+  };
+}
+
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly message: string;
+}
+
+/** Every bad value at once, one line each, naming the variable; values of secrets are never shown. */
+export class ConfigError extends Error {
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: readonly ConfigProblem[]) {
+    super(problems.map((p) => `${p.variable}: ${p.message}`).join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const SPECS: ReadonlyMap<string, VariableSpec> = new Map(VARIABLES.map((v: VariableSpec) => [v.name, v]));
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+/** Hides the password of a URL so it can appear in a message. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+class Reader {
+  readonly problems: ConfigProblem[] = [];
+  readonly #env: Env;
+  constructor(env: Env) {
+    this.#env = env;
+  }
+
+  #spec(name: VariableName): VariableSpec {
+    const spec = SPECS.get(name);
+    if (!spec) throw new Error(`unknown configuration variable ${name}`);
+    return spec;
+  }
+
+  /** The raw text of a variable: the environment's (trimmed, blank = unset) or the default. */
+  raw(name: VariableName): string | undefined {
+    const given = this.#env[name]?.trim();
+    return given ? given : this.#spec(name).default;
+  }
+
+  isSet(name: VariableName): boolean {
+    return Boolean(this.#env[name]?.trim());
+  }
+
+  fail(name: string, message: string): void {
+    this.problems.push({ variable: name, message });
+  }
+
+  #shown(name: VariableName, raw: string): string {
+    return this.#spec(name).secret ? '(value hidden)' : `(got "${raw}")`;
+  }
+
+  string(name: VariableName): string | undefined {
+    const raw = this.raw(name);
+    const min = this.#spec(name).min;
+    if (raw !== undefined && min !== undefined && raw.length < min) {
+      this.fail(name, `must be at least ${min} characters ${this.#shown(name, raw)}`);
+      return undefined;
+    }
+    return raw;
+  }
+
+  secret(name: VariableName): Secret | undefined {
+    const value = this.string(name);
+    return value === undefined ? undefined : new Secret(value);
+  }
+
+  integer(name: VariableName): number {
+    const spec = this.#spec(name);
+    const raw = this.raw(name) ?? '';
+    const min = spec.min ?? Number.MIN_SAFE_INTEGER;
+    const max = spec.max ?? Number.MAX_SAFE_INTEGER;
+    const value = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      this.fail(name, `must be a whole number from ${min} to ${max} ${this.#shown(name, raw)}`);
+      return Number(spec.default ?? min);
+    }
+    return value;
+  }
+
+  boolean(name: VariableName): boolean {
+    const raw = (this.raw(name) ?? '').toLowerCase();
+    if (TRUE_WORDS.has(raw)) return true;
+    if (FALSE_WORDS.has(raw)) return false;
+    this.fail(name, `must be true or false ${this.#shown(name, raw)}`);
+    return this.#spec(name).default === 'true';
+  }
+
+  choice<T extends string>(name: VariableName): T | undefined {
+    const raw = this.raw(name);
+    const values = this.#spec(name).values ?? [];
+    if (raw === undefined) return undefined;
+    if (!values.includes(raw)) {
+      this.fail(name, `must be one of ${values.join(', ')} ${this.#shown(name, raw)}`);
+      return undefined;
+    }
+    return raw as T;
+  }
+
+  url(name: VariableName, protocols: readonly string[], example: string): URL | undefined {
+    const raw = this.raw(name);
+    if (raw === undefined) return undefined;
+    let url: URL | undefined;
+    try {
+      url = new URL(raw);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !protocols.includes(url.protocol) || !url.hostname) {
+      const shown = this.#spec(name).secret ? '' : ` (got "${raw}")`;
+      this.fail(name, `must be a URL like ${example}${shown}`);
+      return undefined;
+    }
+    return url;
+  }
+
+  list(name: VariableName): string[] {
+    const raw = this.raw(name);
+    return raw === undefined
+      ? []
+      : raw
+          .split(',')
+          .map((part) => part.trim())
+          .filter(Boolean);
+  }
+}
+
+function readDatabase(r: Reader, dataDir: string): DatabaseConfig {
+  const pool = {
+    poolSize: r.integer('DB_POOL_SIZE'),
+    maxOverflow: r.integer('DB_MAX_OVERFLOW'),
+    poolTimeoutMs: r.integer('DB_POOL_TIMEOUT_MS'),
+    connectTimeoutMs: r.integer('DB_CONNECT_TIMEOUT_MS'),
+  };
+  if (!r.isSet('DATABASE_URL')) return { kind: 'sqlite', file: resolve(dataDir, 'arkrelay.sqlite') };
+  const example = 'mysql://user:password@127.0.0.1:3306/arkrelay';
+  const url = r.url('DATABASE_URL', ['mysql:', 'mariadb:'], example);
+  const database = url ? decodeURIComponent(url.pathname.replace(/^\//, '')) : '';
+  if (url && !/^[A-Za-z0-9_$-]{1,64}$/.test(database)) {
+    r.fail('DATABASE_URL', `must name a database after the host, like ${example}`);
+  }
+  return {
+    kind: 'mariadb',
+    host: url?.hostname ?? '',
+    port: url?.port ? Number(url.port) : 3306,
+    user: url ? decodeURIComponent(url.username) || 'root' : '',
+    password: new Secret(url ? decodeURIComponent(url.password) : ''),
+    database,
+    display: url ? redactUrl(url.toString()) : '',
+    ...pool,
+  };
+}
+
+function readDaemons(r: Reader): Config['daemons'] {
+  const endpoint = (
+    address: string | undefined,
+    cert: VariableName | undefined,
+    macaroon: VariableName | undefined,
+    timeout: VariableName,
+  ): DaemonEndpoint => ({
+    address,
+    tlsCert: cert ? r.secret(cert) : undefined,
+    macaroon: macaroon ? r.secret(macaroon) : undefined,
+    timeoutMs: r.integer(timeout),
+  });
+  const arkdUrl = r.url('ARKD_URL', ['http:', 'https:'], 'http://127.0.0.1:7070');
+  const arkd = endpoint(arkdUrl?.toString().replace(/\/$/, ''), undefined, undefined, 'ARKD_TIMEOUT_MS');
+  const tapd = endpoint(r.string('TAPD_HOST'), 'TAPD_TLS_CERT', 'TAPD_MACAROON', 'TAPD_TIMEOUT_MS');
+  const lnd = endpoint(r.string('LND_HOST'), 'LND_TLS_CERT', 'LND_MACAROON', 'LND_TIMEOUT_MS');
+
+  const addresses = { ARKD_URL: r.isSet('ARKD_URL'), TAPD_HOST: r.isSet('TAPD_HOST'), LND_HOST: r.isSet('LND_HOST') };
+  const anyAddress = Object.values(addresses).some(Boolean);
+  const chosen = r.choice<'simulated' | 'real'>('DAEMON_MODE');
+  const mode = chosen ?? (anyAddress ? 'real' : 'simulated');
+  // Never fall back to the simulator when a real daemon was configured, and never run "real"
+  // with a daemon missing: both are refused here, naming what to fix.
+  if (mode === 'simulated' && anyAddress && chosen) {
+    const given = Object.keys(addresses).filter((k) => addresses[k as keyof typeof addresses]);
+    r.fail('DAEMON_MODE', `is simulated but ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'} set; unset them or choose real`);
+  }
+  if (mode === 'real') {
+    for (const [name, set] of Object.entries(addresses)) {
+      if (!set) r.fail(name, 'is required when the daemons are real (DAEMON_MODE=real or another daemon address is set)');
+    }
+  }
+  for (const [name, value] of [
+    ['TAPD_HOST', tapd.address],
+    ['LND_HOST', lnd.address],
+  ] as const) {
+    if (value !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(value)) {
+      r.fail(name, `must be host:port (got "${value}")`);
+    }
+  }
+  return { mode, arkd, tapd, lnd };
+}
+
+function readNostr(r: Reader): Config['nostr'] {
+  const relays = r.list('NOSTR_RELAYS');
+  for (const relay of relays) {
+    let ok = false;
+    try {
+      const url = new URL(relay);
+      ok = (url.protocol === 'ws:' || url.protocol === 'wss:') && Boolean(url.hostname);
+    } catch {
+      ok = false;
+    }
+    if (!ok) r.fail('NOSTR_RELAYS', `each relay must be a ws:// or wss:// URL (got "${relay}")`);
+  }
+  const encryptedPrivateKey = r.secret('GATEWAY_NOSTR_PRIVATE_KEY');
+  const encryptionKey = r.secret('GATEWAY_ENCRYPTION_KEY');
+  if (encryptedPrivateKey && !encryptionKey) {
+    r.fail('GATEWAY_ENCRYPTION_KEY', 'is required to decrypt GATEWAY_NOSTR_PRIVATE_KEY');
+  }
+  return {
+    relays: [...new Set(relays)],
+    plainPrivateKey: r.secret('NOSTR_PRIVATE_KEY'),
+    encryptedPrivateKey,
+    encryptionKey,
+    embeddedRelayPort: r.integer('EMBEDDED_RELAY_PORT'),
+  };
+}
+
+/**
+ * Reads and validates the whole configuration from an environment. Pure: the caller decides
+ * where the environment comes from (process.env merged with .env in main.ts, literals in tests).
+ * Throws ConfigError listing every problem.
+ */
+export function loadConfig(env: Env): Config {
+  const r = new Reader(env);
+  const dataDir = resolve(r.string('DATA_DIR') ?? './data');
+  const database = readDatabase(r, dataDir);
+  const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379');
+  const secretKey = r.secret('SECRET_KEY');
+  if (database.kind === 'mariadb' && !r.isSet('SECRET_KEY')) {
+    r.fail('SECRET_KEY', 'is required when DATABASE_URL is set (at least 32 random characters)');
+  }
+  const prefix = r.string('QUEUE_PREFIX') ?? 'arkrelay';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) r.fail('QUEUE_PREFIX', `must be letters, digits, _ . - (got "${prefix}")`);
+
+  const config: Config = {
+    port: r.integer('PORT'),
+    host: r.string('HOST') ?? '0.0.0.0',
+    dataDir,
+    logDir: resolve(r.string('LOG_DIR') ?? './logs'),
+    logLevel: r.choice<string>('LOG_LEVEL') ?? 'info',
+    logFileMaxSizeMb: r.integer('LOG_FILE_MAX_SIZE_MB'),
+    logFileMaxFiles: r.integer('LOG_FILE_MAX_FILES'),
+    instanceId: r.string('INSTANCE_ID') ?? `${hostname()}-${process.pid}`,
+    shutdownTimeoutMs: r.integer('SHUTDOWN_TIMEOUT_MS'),
+    database,
+    redis: redisUrl ? { url: new Secret(redisUrl.toString()), display: redactUrl(redisUrl.toString()) } : undefined,
+    jobs: {
+      prefix,
+      concurrency: r.integer('WORKER_CONCURRENCY'),
+      attempts: r.integer('JOB_ATTEMPTS'),
+      backoffMs: r.integer('JOB_BACKOFF_MS'),
+      heartbeatIntervalMs: r.integer('HEARTBEAT_INTERVAL_MS'),
+    },
+    secretKey,
+    adminApiKey: r.secret('ADMIN_API_KEY'),
+    daemons: readDaemons(r),
+    nostr: readNostr(r),
+    metrics: { enabled: r.boolean('ENABLE_METRICS'), port: r.integer('METRICS_PORT') },
+    autoStart: {
+      monitoring: r.boolean('MONITORING_AUTO_START'),
+      performance: r.boolean('PERFORMANCE_OPTIMIZATION'),
+      lightning: r.boolean('LIGHTNING_AUTO_START'),
+      vtxo: r.boolean('VTXO_AUTO_START'),
+      nostr: r.boolean('NOSTR_AUTO_START'),
+    },
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}
+
+/** What this configuration runs on, for `GET /` and the start-up line. */
+export function describeMode(config: Config) {
+  return {
+    mode: config.database.kind === 'sqlite' && !config.redis ? 'embedded' : 'production',
+    storage: config.database.kind,
+    queue: config.redis ? 'bullmq' : 'in-process',
+    daemons: config.daemons.mode,
+    relays: config.nostr.relays.length > 0 ? 'external' : 'embedded',
+  } as const;
+}
