@@ -18,7 +18,17 @@ export default tseslint.config(
     // The domain is pure: it may not reach into any other layer of ours.
     files: ['src/domain/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!../domain/*'], message: 'src/domain imports nothing of ours outside src/domain' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*', '!../domain/*'],
+              message: 'src/domain imports nothing of ours outside src/domain',
+            },
+          ],
+        },
+      ],
     },
   },
 );

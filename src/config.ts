@@ -20,6 +20,8 @@ export interface VariableSpec {
   readonly description: string;
 }
 
+// One line per variable, read as a table.
+// prettier-ignore
 export const VARIABLES = [
   // Process
   { name: 'PORT', kind: 'integer', default: '8000', min: 0, max: 65535, group: 'process', description: 'HTTP port of the API (0 picks a free port).' },
@@ -369,7 +371,11 @@ function readDaemons(r: Reader): Config['daemons'] {
   const tapd = endpoint(r.string('TAPD_HOST'), 'TAPD_TLS_CERT', 'TAPD_MACAROON', 'TAPD_TIMEOUT_MS');
   const lnd = endpoint(r.string('LND_HOST'), 'LND_TLS_CERT', 'LND_MACAROON', 'LND_TIMEOUT_MS');
 
-  const addresses = { ARKD_URL: r.isSet('ARKD_URL'), TAPD_HOST: r.isSet('TAPD_HOST'), LND_HOST: r.isSet('LND_HOST') };
+  const addresses = {
+    ARKD_URL: r.isSet('ARKD_URL'),
+    TAPD_HOST: r.isSet('TAPD_HOST'),
+    LND_HOST: r.isSet('LND_HOST'),
+  };
   const anyAddress = Object.values(addresses).some(Boolean);
   const chosen = r.choice<'simulated' | 'real'>('DAEMON_MODE');
   const mode = chosen ?? (anyAddress ? 'real' : 'simulated');
@@ -377,11 +383,18 @@ function readDaemons(r: Reader): Config['daemons'] {
   // with a daemon missing: both are refused here, naming what to fix.
   if (mode === 'simulated' && anyAddress && chosen) {
     const given = Object.keys(addresses).filter((k) => addresses[k as keyof typeof addresses]);
-    r.fail('DAEMON_MODE', `is simulated but ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'} set; unset them or choose real`);
+    r.fail(
+      'DAEMON_MODE',
+      `is simulated but ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'} set; unset them or choose real`,
+    );
   }
   if (mode === 'real') {
     for (const [name, set] of Object.entries(addresses)) {
-      if (!set) r.fail(name, 'is required when the daemons are real (DAEMON_MODE=real or another daemon address is set)');
+      if (!set)
+        r.fail(
+          name,
+          'is required when the daemons are real (DAEMON_MODE=real or another daemon address is set)',
+        );
     }
   }
   for (const [name, value] of [
@@ -398,7 +411,7 @@ function readDaemons(r: Reader): Config['daemons'] {
 function readNostr(r: Reader): Config['nostr'] {
   const relays = r.list('NOSTR_RELAYS');
   for (const relay of relays) {
-    let ok = false;
+    let ok: boolean;
     try {
       const url = new URL(relay);
       ok = (url.protocol === 'ws:' || url.protocol === 'wss:') && Boolean(url.hostname);
@@ -436,7 +449,8 @@ export function loadConfig(env: Env): Config {
     r.fail('SECRET_KEY', 'is required when DATABASE_URL is set (at least 32 random characters)');
   }
   const prefix = r.string('QUEUE_PREFIX') ?? 'arkrelay';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) r.fail('QUEUE_PREFIX', `must be letters, digits, _ . - (got "${prefix}")`);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix))
+    r.fail('QUEUE_PREFIX', `must be letters, digits, _ . - (got "${prefix}")`);
 
   const config: Config = {
     port: r.integer('PORT'),
@@ -449,7 +463,9 @@ export function loadConfig(env: Env): Config {
     instanceId: r.string('INSTANCE_ID') ?? `${hostname()}-${process.pid}`,
     shutdownTimeoutMs: r.integer('SHUTDOWN_TIMEOUT_MS'),
     database,
-    redis: redisUrl ? { url: new Secret(redisUrl.toString()), display: redactUrl(redisUrl.toString()) } : undefined,
+    redis: redisUrl
+      ? { url: new Secret(redisUrl.toString()), display: redactUrl(redisUrl.toString()) }
+      : undefined,
     jobs: {
       prefix,
       concurrency: r.integer('WORKER_CONCURRENCY'),

@@ -1,0 +1,62 @@
+// The repeating jobs, in one list, and the scheduler that keeps the queue's schedules equal to
+// it. Schedules are upserted by task name, so several scheduler processes agree on one; ones no
+// longer listed are removed, so a dropped job does not repeat forever in Redis. The check is
+// repeated now and then, so a flushed Redis gets its schedules back without a restart.
+import type { Config } from '../config.ts';
+import type { Logger } from '../logging.ts';
+import { errorText } from './job-log.ts';
+import type { JobQueue } from './queue.ts';
+import { HEARTBEAT_TASK } from './tasks/heartbeat.ts';
+
+export interface RepeatingJob {
+  readonly task: string;
+  readonly everyMs: number;
+  readonly data?: unknown;
+}
+
+export interface Scheduler {
+  readonly jobs: readonly RepeatingJob[];
+  stop(): Promise<void>;
+}
+
+const RECONCILE_EVERY_MS = 60_000;
+
+export function repeatingJobs(config: Config): RepeatingJob[] {
+  return [{ task: HEARTBEAT_TASK, everyMs: config.jobs.heartbeatIntervalMs }];
+}
+
+/** Makes the queue's schedules match `jobs`; only touches what differs, so it is cheap to repeat. */
+export async function reconcileSchedules(queue: JobQueue, jobs: readonly RepeatingJob[]): Promise<void> {
+  const existing = new Map((await queue.schedules()).map((s) => [s.task, s]));
+  for (const job of jobs) {
+    if (existing.get(job.task)?.everyMs === job.everyMs) continue;
+    await queue.schedule(job.task, { everyMs: job.everyMs }, job.data ?? {});
+  }
+  const wanted = new Set(jobs.map((job) => job.task));
+  for (const task of existing.keys()) if (!wanted.has(task)) await queue.unschedule(task);
+}
+
+export async function startScheduler(
+  queue: JobQueue,
+  config: Config,
+  logger: Logger,
+  options: { readonly reconcileEveryMs?: number } = {},
+): Promise<Scheduler> {
+  const jobs = repeatingJobs(config);
+  await reconcileSchedules(queue, jobs);
+  logger.info({ jobs: jobs.map((j) => `${j.task} every ${j.everyMs} ms`) }, 'scheduler started');
+  const timer = setInterval(() => {
+    reconcileSchedules(queue, jobs).catch((error: unknown) => {
+      logger.warn({ error: errorText(error) }, 'scheduler could not check the schedules; will try again');
+    });
+  }, options.reconcileEveryMs ?? RECONCILE_EVERY_MS).unref();
+  return {
+    jobs,
+    async stop() {
+      clearInterval(timer);
+      // In-process schedules are timers of this process: stop them with it. BullMQ schedules
+      // live in Redis and keep running for the other processes.
+      if (queue.kind === 'in-process') for (const job of jobs) await queue.unschedule(job.task);
+    },
+  };
+}

@@ -1,0 +1,13 @@
+// The tasks every process registers. Later issues add theirs here; a process that enqueues a
+// task must know it (enqueue() refuses unknown names), so all processes share this list.
+import type { Database } from '../../store/database.ts';
+import { taskRegistry, type TaskRegistry } from '../queue.ts';
+import { heartbeatTask } from './heartbeat.ts';
+
+export interface TaskDeps {
+  readonly database: Database;
+}
+
+export function coreTasks(deps: TaskDeps): TaskRegistry {
+  return taskRegistry([heartbeatTask(deps)]);
+}

@@ -1,0 +1,130 @@
+// Opens the one database the gateway uses: MariaDB when DATABASE_URL is set, otherwise the
+// embedded SQLite file under DATA_DIR. Both are verified before the process goes on, and a
+// failure stops the start with one line naming the variable to fix.
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { CompiledQuery, Kysely, MysqlDialect, sql } from 'kysely';
+import type { DatabaseConfig, MariaDbConfig, SqliteConfig } from '../config.ts';
+import { StartupError } from '../errors.ts';
+import type { Logger } from '../logging.ts';
+import { createMariaDbPool } from './mysql-pool.ts';
+import type { Schema } from './schema.ts';
+import { NodeSqliteDatabase, NodeSqliteDialect } from './sqlite-dialect.ts';
+
+export type DatabaseKind = DatabaseConfig['kind'];
+
+export interface Database {
+  readonly db: Kysely<Schema>;
+  readonly kind: DatabaseKind;
+  /** Round trip of `SELECT 1` in ms; rejects on failure or after timeoutMs (default 5 s). */
+  ping(timeoutMs?: number): Promise<number>;
+  /** Closes the pool or file; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Session settings of every MariaDB connection: strict writes, UTC. */
+const MARIADB_SESSION =
+  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE,NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'";
+
+export async function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A short reason for a connection failure: the error code, plus the server's text for SQL errors. */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const { code, sqlMessage } = error as { code?: unknown; sqlMessage?: unknown };
+  // node:sqlite puts one generic code on every error; its message is the useful part.
+  if (typeof code === 'string' && code && code !== 'ERR_SQLITE_ERROR') {
+    return typeof sqlMessage === 'string' && sqlMessage ? `${code}: ${sqlMessage}` : code;
+  }
+  return error.message.split('\n')[0] ?? 'unknown error';
+}
+
+function wrap(db: Kysely<Schema>, kind: DatabaseKind): Database {
+  let closing: Promise<void> | undefined;
+  return {
+    db,
+    kind,
+    async ping(timeoutMs = 5000) {
+      const started = performance.now();
+      await withTimeout(sql`select 1`.execute(db), timeoutMs, 'database ping');
+      return performance.now() - started;
+    },
+    close() {
+      closing ??= db.destroy();
+      return closing;
+    },
+  };
+}
+
+async function openSqlite(config: SqliteConfig, logger: Logger): Promise<Database> {
+  let database: NodeSqliteDatabase;
+  try {
+    mkdirSync(dirname(config.file), { recursive: true, mode: 0o700 });
+    // Create the file owner-only before SQLite does; its -wal and -shm files copy the mode.
+    closeSync(openSync(config.file, constants.O_CREAT | constants.O_RDWR, 0o600));
+    database = new NodeSqliteDatabase(config.file);
+  } catch (error) {
+    throw new StartupError('DATA_DIR', `cannot open database file ${config.file} (${reasonOf(error)})`);
+  }
+  const journal = database.journalMode();
+  if (journal !== 'wal') logger.warn({ file: config.file, journal }, 'SQLite could not switch to WAL');
+  const db = new Kysely<Schema>({ dialect: new NodeSqliteDialect(database) });
+  try {
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw new StartupError('DATA_DIR', `cannot open database file ${config.file} (${reasonOf(error)})`);
+  }
+  logger.info({ storage: 'sqlite', file: config.file, journal }, 'database opened');
+  return wrap(db, 'sqlite');
+}
+
+async function openMariaDb(config: MariaDbConfig, logger: Logger): Promise<Database> {
+  const pool = createMariaDbPool(config);
+  const db = new Kysely<Schema>({
+    dialect: new MysqlDialect({
+      pool,
+      onCreateConnection: async (connection) => {
+        await connection.executeQuery(CompiledQuery.raw(MARIADB_SESSION));
+      },
+    }),
+  });
+  let version: string;
+  try {
+    const result = await sql<{ version: string }>`select version() as version`.execute(db);
+    version = result.rows[0]?.version ?? 'unknown';
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw new StartupError('DATABASE_URL', `cannot connect to ${config.display} (${reasonOf(error)})`);
+  }
+  logger.info(
+    {
+      storage: 'mariadb',
+      url: config.display,
+      version,
+      poolSize: config.poolSize,
+      maxOverflow: config.maxOverflow,
+    },
+    'database opened',
+  );
+  return wrap(db, 'mariadb');
+}
+
+/**
+ * Opens and verifies the configured database. Throws StartupError (one line, naming
+ * DATABASE_URL or DATA_DIR, never a password) when it cannot be reached or opened.
+ */
+export async function openDatabase(config: DatabaseConfig, logger: Logger): Promise<Database> {
+  return config.kind === 'sqlite' ? openSqlite(config, logger) : openMariaDb(config, logger);
+}

@@ -1,0 +1,15 @@
+// Every migration, listed by hand so the bundle never depends on scanning a folder. Names
+// sort in the order they run; add new ones at the end (0002_…), never edit an applied one.
+import type { Migration, MigrationProvider } from 'kysely/migration';
+import type { DialectKind } from './ddl.ts';
+import * as initial from './0001_initial.ts';
+
+export function migrationsFor(kind: DialectKind): Record<string, Migration> {
+  return {
+    '0001_initial': { up: (db) => initial.up(db, kind) },
+  };
+}
+
+export function migrationProvider(kind: DialectKind): MigrationProvider {
+  return { getMigrations: async () => migrationsFor(kind) };
+}

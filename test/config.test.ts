@@ -1,0 +1,149 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, Secret, loadConfig, type Config } from '../src/config.ts';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message.split('\n');
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('runs the embedded default with nothing set', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8000);
+    expect(config.database).toMatchObject({ kind: 'sqlite' });
+    expect(config.database.kind === 'sqlite' && config.database.file).toMatch(/data\/arkrelay\.sqlite$/);
+    expect(config.redis).toBeUndefined();
+    expect(config.daemons.mode).toBe('simulated');
+    expect(config.nostr.relays).toEqual([]);
+    expect(config.autoStart.nostr).toBe(true);
+    expect(config.metrics).toEqual({ enabled: false, port: 8080 });
+  });
+
+  it.each([['80a'], ['-1'], ['65536'], ['8000.5'], ['0x50']])(
+    'rejects PORT=%s with one line naming PORT',
+    (port) => {
+      const lines = problemsOf({ PORT: port });
+      expect(lines).toEqual([`PORT: must be a whole number from 0 to 65535 (got "${port}")`]);
+    },
+  );
+
+  it('rejects a malformed DATABASE_URL without echoing its secret value', () => {
+    const lines = problemsOf({ DATABASE_URL: 'postgres://admin:hunter2@db/x', SECRET_KEY: 'k'.repeat(32) });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^DATABASE_URL: must be a URL like mysql:\/\//);
+    expect(lines[0]).not.toContain('hunter2');
+  });
+
+  it('requires a database name in DATABASE_URL', () => {
+    expect(
+      problemsOf({ DATABASE_URL: 'mysql://root@127.0.0.1:3306', SECRET_KEY: 'k'.repeat(32) })[0],
+    ).toMatch(/^DATABASE_URL: must name a database/);
+  });
+
+  it('parses a MariaDB URL and hides its password everywhere', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'mariadb://ark%40relay:p%40ss@db.internal:3307/arkrelay',
+      SECRET_KEY: 's'.repeat(40),
+      DB_POOL_SIZE: '4',
+    });
+    expect(config.database).toMatchObject({
+      kind: 'mariadb',
+      host: 'db.internal',
+      port: 3307,
+      user: 'ark@relay',
+      database: 'arkrelay',
+      poolSize: 4,
+    });
+    if (config.database.kind !== 'mariadb') throw new Error('unreachable');
+    expect(config.database.password.reveal()).toBe('p@ss');
+    expect(config.database.display).toBe('mariadb://ark%40relay:***@db.internal:3307/arkrelay');
+    const printed = JSON.stringify(config) + inspect(config, { depth: 10 });
+    expect(printed).not.toContain('p@ss');
+    expect(printed).not.toContain('p%40ss');
+    expect(printed).not.toContain('s'.repeat(40));
+  });
+
+  it('reports every bad value at once, one line each', () => {
+    const lines = problemsOf({
+      PORT: 'x',
+      LOG_LEVEL: 'loud',
+      ENABLE_METRICS: 'maybe',
+      REDIS_URL: 'http://r',
+    });
+    expect(lines.map((l) => l.split(':')[0])).toEqual(['REDIS_URL', 'PORT', 'LOG_LEVEL', 'ENABLE_METRICS']);
+  });
+
+  it('requires SECRET_KEY in production and never shows a short one', () => {
+    expect(problemsOf({ DATABASE_URL: 'mysql://root@h/db' })).toEqual([
+      'SECRET_KEY: is required when DATABASE_URL is set (at least 32 random characters)',
+    ]);
+    const lines = problemsOf({ SECRET_KEY: 'tooshort-secret' });
+    expect(lines).toEqual(['SECRET_KEY: must be at least 32 characters (value hidden)']);
+  });
+
+  it('chooses real daemons when an address is set and requires all three', () => {
+    const lines = problemsOf({ ARKD_URL: 'http://127.0.0.1:7070' });
+    expect(lines).toEqual([
+      'TAPD_HOST: is required when the daemons are real (DAEMON_MODE=real or another daemon address is set)',
+      'LND_HOST: is required when the daemons are real (DAEMON_MODE=real or another daemon address is set)',
+    ]);
+    const config = loadConfig({
+      ARKD_URL: 'http://127.0.0.1:7070/',
+      TAPD_HOST: '127.0.0.1:8089',
+      LND_HOST: 'lnd:10009',
+    });
+    expect(config.daemons.mode).toBe('real');
+    expect(config.daemons.arkd.address).toBe('http://127.0.0.1:7070');
+  });
+
+  it('never falls back to simulated daemons when a real one is configured', () => {
+    expect(problemsOf({ DAEMON_MODE: 'simulated', LND_HOST: '127.0.0.1:10009' })).toEqual([
+      'DAEMON_MODE: is simulated but LND_HOST is set; unset them or choose real',
+    ]);
+    expect(problemsOf({ DAEMON_MODE: 'real' })).toHaveLength(3);
+    expect(problemsOf({ ARKD_URL: 'http://a:1', TAPD_HOST: 'tapd', LND_HOST: 'l:1' })).toEqual([
+      'TAPD_HOST: must be host:port (got "tapd")',
+    ]);
+  });
+
+  it('reads relay lists, booleans and blank values', () => {
+    const config = loadConfig({
+      NOSTR_RELAYS: ' wss://relay.one , ws://127.0.0.1:7777,wss://relay.one ',
+      ENABLE_METRICS: 'YES',
+      VTXO_AUTO_START: 'off',
+      PORT: '   ',
+    });
+    expect(config.nostr.relays).toEqual(['wss://relay.one', 'ws://127.0.0.1:7777']);
+    expect(config.metrics.enabled).toBe(true);
+    expect(config.autoStart.vtxo).toBe(false);
+    expect(config.port).toBe(8000);
+    expect(problemsOf({ NOSTR_RELAYS: 'https://relay.example' })).toEqual([
+      'NOSTR_RELAYS: each relay must be a ws:// or wss:// URL (got "https://relay.example")',
+    ]);
+  });
+
+  it('needs the encryption key for an encrypted gateway key', () => {
+    expect(problemsOf({ GATEWAY_NOSTR_PRIVATE_KEY: 'ciphertext' })).toEqual([
+      'GATEWAY_ENCRYPTION_KEY: is required to decrypt GATEWAY_NOSTR_PRIVATE_KEY',
+    ]);
+  });
+
+  it('keeps secrets out of string conversion', () => {
+    const secret = new Secret('xprv-very-secret');
+    expect(`${secret}`).toBe('[redacted]');
+    expect(JSON.stringify({ secret })).toBe('{"secret":"[redacted]"}');
+    expect(inspect(secret)).toBe('Secret([redacted])');
+    const config: Config = loadConfig({
+      ADMIN_API_KEY: 'a'.repeat(48),
+      REDIS_URL: 'redis://:pw-123@127.0.0.1:6379/2',
+    });
+    expect(config.redis?.display).toBe('redis://:***@127.0.0.1:6379/2');
+    expect(JSON.stringify(config)).not.toMatch(/pw-123|a{48}/);
+  });
+});
