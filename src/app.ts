@@ -14,6 +14,7 @@ import { Readiness } from './monitoring/readiness.ts';
 import { ensureLocalSecret } from './secrets.ts';
 import { openDatabase, type Database } from './store/database.ts';
 import { migrateToLatest, pendingMigrations } from './store/migrator.ts';
+import { VERSION } from './version.ts';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 
@@ -183,7 +184,7 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     }
 
     logger.info(
-      { roles, ...describeMode(config), http: httpUrl, version: process.version },
+      { roles, ...describeMode(config), http: httpUrl, version: VERSION, node: process.version },
       'arkrelay started',
     );
     return {

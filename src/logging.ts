@@ -19,17 +19,22 @@ const SECRET_KEYS = [
   'apiKey',
   'adminApiKey',
   'authorization',
-  '"x-admin-key"',
+  'x-admin-key',
   'plaintext',
   'seed',
   'preimage',
 ];
 
+const isIdentifier = (key: string) => /^[A-Za-z_$][\w$]*$/.test(key);
+/** `.key`, or `["x-key"]` for names that are not identifiers (redaction path syntax). */
+const accessor = (key: string) => (isIdentifier(key) ? `.${key}` : `["${key}"]`);
+
 export const REDACT_PATHS = SECRET_KEYS.flatMap((key) => [
-  key,
-  `*.${key}`,
-  `*.*.${key}`,
-  `req.headers.${key}`,
+  isIdentifier(key) ? key : `["${key}"]`,
+  `*${accessor(key)}`,
+  `*.*${accessor(key)}`,
+  `req.headers${accessor(key)}`,
+  `*.req.headers${accessor(key)}`,
 ]);
 
 export interface LoggerOptions {
