@@ -1,0 +1,54 @@
+// X-Admin-Key for /admin/* and every state-changing operational endpoint. Header only (never
+// a query string, which lands in access logs), compared in constant time, and failed attempts
+// are rate-limited per client address so the key cannot be guessed online.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Secret } from '../config.ts';
+import { HttpError } from './errors.ts';
+
+export const ADMIN_HEADER = 'x-admin-key';
+
+/** OpenAPI security requirement for routes behind the guard. */
+export const ADMIN_SECURITY = [{ adminKey: [] as string[] }];
+
+export interface AdminGuardOptions {
+  /** Failed attempts allowed per address within the window before 429. */
+  readonly maxFailures?: number;
+  readonly windowMs?: number;
+  readonly now?: () => number;
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+export type AdminGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+export function adminGuard(key: Secret | undefined, options: AdminGuardOptions = {}): AdminGuard {
+  const maxFailures = options.maxFailures ?? 10;
+  const windowMs = options.windowMs ?? 60_000;
+  const now = options.now ?? Date.now;
+  // Hash both sides so the comparison is constant-time whatever the lengths.
+  const expected = key ? digest(key.reveal()) : undefined;
+  const failures = new Map<string, { count: number; since: number }>();
+
+  return async (request) => {
+    if (!expected) {
+      throw new HttpError('forbidden', 'the admin API is disabled: set ADMIN_API_KEY to enable it');
+    }
+    const address = request.ip;
+    const record = failures.get(address);
+    const t = now();
+    if (record && t - record.since > windowMs) failures.delete(address);
+    const current = failures.get(address);
+    if (current && current.count >= maxFailures) {
+      throw new HttpError('rate_limited', 'too many failed admin key attempts; try again later');
+    }
+    const given = request.headers[ADMIN_HEADER];
+    const ok = typeof given === 'string' && given.length > 0 && timingSafeEqual(digest(given), expected);
+    if (!ok) {
+      failures.set(address, { count: (current?.count ?? 0) + 1, since: current?.since ?? t });
+      // Bound the table: an address flood cannot grow memory without limit.
+      if (failures.size > 10_000) failures.delete(failures.keys().next().value as string);
+      throw new HttpError('unauthorized', `missing or wrong ${ADMIN_HEADER} header`);
+    }
+  };
+}
