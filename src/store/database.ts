@@ -21,6 +21,8 @@ export interface Database {
   ping(timeoutMs?: number): Promise<number>;
   /** Closes the pool or file; idempotent. */
   close(): Promise<void>;
+  /** SQLite only: an online, consistent copy of the database into `path`. */
+  backupTo?(path: string): Promise<void>;
 }
 
 /** Session settings of every MariaDB connection: strict writes, UTC. */
@@ -50,11 +52,12 @@ function reasonOf(error: unknown): string {
   return error.message.split('\n')[0] ?? 'unknown error';
 }
 
-function wrap(db: Kysely<Schema>, kind: DatabaseKind): Database {
+function wrap(db: Kysely<Schema>, kind: DatabaseKind, sqlite?: NodeSqliteDatabase): Database {
   let closing: Promise<void> | undefined;
   return {
     db,
     kind,
+    ...(sqlite ? { backupTo: (path: string) => sqlite.backupTo(path) } : {}),
     async ping(timeoutMs = 5000) {
       const started = performance.now();
       await withTimeout(sql`select 1`.execute(db), timeoutMs, 'database ping');
@@ -87,7 +90,7 @@ async function openSqlite(config: SqliteConfig, logger: Logger): Promise<Databas
     throw new StartupError('DATA_DIR', `cannot open database file ${config.file} (${reasonOf(error)})`);
   }
   logger.info({ storage: 'sqlite', file: config.file, journal }, 'database opened');
-  return wrap(db, 'sqlite');
+  return wrap(db, 'sqlite', database);
 }
 
 async function openMariaDb(config: MariaDbConfig, logger: Logger): Promise<Database> {

@@ -1,7 +1,7 @@
 // Kysely's built-in SqliteDialect expects a better-sqlite3-shaped database; this adapts
 // node:sqlite (no native addon to build) to it, with a bounded statement cache and integers
 // read exactly (number when safe, bigint beyond 2^53, as mysql2 does with strings).
-import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, backup, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import {
   CompiledQuery,
   SqliteAdapter,
@@ -120,6 +120,11 @@ export class NodeSqliteDatabase implements SqliteDatabase {
       if (oldest !== undefined) this.#cache.delete(oldest);
     }
     return statement;
+  }
+
+  /** An online, consistent copy into `path` (SQLite's backup API) while the gateway runs. */
+  async backupTo(path: string): Promise<void> {
+    await backup(this.#db, path);
   }
 
   close(): void {
