@@ -1,16 +1,29 @@
 // Composition root: builds the services a process needs for its roles, starts them in order,
 // and stops them in reverse (intake first, pools last). It wires; it holds no logic of its own.
+import { backendHealthChecks } from './backends/health.ts';
+import { createBackends, type Backends } from './backends/index.ts';
 import { describeMode, type Config } from './config.ts';
 import { StartupError } from './errors.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
 import { systemRoutes } from './http/routes/system.ts';
 import { queueRoutes } from './http/routes/queue.ts';
+import { backendRoutes } from './http/routes/backends.ts';
+import { nostrRoutes } from './http/routes/nostr.ts';
+import { adminGuard } from './http/admin-auth.ts';
+import { adminRoutes } from './http/routes/admin.ts';
+import { monitoringRoutes } from './http/routes/monitoring.ts';
+import type { OperationsDeps } from './http/routes/operations.ts';
+import { createMonitoring } from './monitoring/index.ts';
+import { ServiceRegistry } from './operations/services.ts';
 import { createJobQueue, taskRegistry, type AnyTask, type JobQueue } from './jobs/index.ts';
 import { coreTasks } from './jobs/tasks/index.ts';
 import { startScheduler } from './jobs/scheduler.ts';
 import type { Logger } from './logging.ts';
 import { HealthRegistry } from './monitoring/health.ts';
 import { Readiness } from './monitoring/readiness.ts';
+import { createNostrCore, type NostrCore } from './nostr/core.ts';
+import { KeyRing, atRestKey, configuredSecret } from './nostr/keys.ts';
+import { INTAKE_GATE, NostrService } from './nostr/service.ts';
 import { ensureLocalSecret } from './secrets.ts';
 import { openDatabase, type Database } from './store/database.ts';
 import { migrateToLatest, pendingMigrations } from './store/migrator.ts';
@@ -34,6 +47,12 @@ export interface Gateway {
   readonly readiness: Readiness;
   /** The HTTP address when the process serves the API, e.g. http://127.0.0.1:8000. */
   readonly httpUrl: string | undefined;
+  /** The Prometheus exporter when ENABLE_METRICS, e.g. http://127.0.0.1:8080/metrics. */
+  readonly metricsUrl: string | undefined;
+  /** arkd, tapd and lnd: each the simulator or the real client, as configured. */
+  readonly backends: Backends;
+  /** The Nostr transport of an API process (relays, intake, status). */
+  readonly nostr: NostrService | undefined;
   /** Stops everything in reverse start order; resolves false if something did not stop cleanly. */
   stop(reason?: string): Promise<boolean>;
 }
@@ -53,7 +72,7 @@ export function effectiveRoles(config: Config, roles: readonly Role[]): Role[] {
   return (['api', 'worker', 'scheduler'] as const).filter((r) => all.has(r));
 }
 
-async function prepareSchema(config: Config, database: Database, logger: Logger): Promise<void> {
+export async function prepareSchema(config: Config, database: Database, logger: Logger): Promise<void> {
   if (database.kind === 'sqlite') {
     // The embedded default migrates itself: there is no separate deploy step on a laptop.
     await migrateToLatest(database, logger);
@@ -87,6 +106,15 @@ export async function startGateway(config: Config, options: StartOptions): Promi
   const started: Stoppable[] = [];
   readiness.require('database');
   readiness.require('queue');
+  if (roles.includes('api')) {
+    // With NOSTR_AUTO_START=false the process stays not-ready until POST /nostr/start.
+    readiness.require(
+      INTAKE_GATE,
+      config.autoStart.nostr
+        ? 'starting'
+        : 'Nostr intake not started (NOSTR_AUTO_START=false): POST /nostr/start',
+    );
+  }
 
   const stopAll = async (reason: string): Promise<boolean> => {
     readiness.beginShutdown();
@@ -118,7 +146,6 @@ export async function startGateway(config: Config, options: StartOptions): Promi
 
   try {
     const secretKey = config.secretKey ?? ensureLocalSecret(config.dataDir, 'secret_key');
-    void secretKey; // used by the services that sign and encrypt (later issues)
 
     const database = await openDatabase(config.database, logger);
     started.push({ name: 'database', stop: () => database.close() });
@@ -130,7 +157,36 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     });
     readiness.open('database');
 
-    const tasks = taskRegistry([...coreTasks({ database }).values(), ...(options.extraTasks ?? [])]);
+    // Every role gets the daemons (workers settle, the scheduler reconciles). A real daemon
+    // that cannot be reached is reported down by /health; it is never replaced by the simulator.
+    const backends = await createBackends(config, { logger: logger.child({ component: 'backends' }) });
+    started.push({ name: 'backends', stop: () => backends.close() });
+    for (const check of backendHealthChecks(backends)) health.register(check);
+    for (const backend of backends.all()) {
+      logger.info(
+        { daemon: backend.name, mode: backend.mode, address: backend.status().address },
+        'daemon backend',
+      );
+    }
+
+    // The gateway key: API processes sign replies, workers decrypt requests; a key that does
+    // not decrypt stops the start here, naming the variable.
+    let nostrCore: NostrCore | undefined;
+    if (roles.includes('api') || roles.includes('worker')) {
+      const keys = new KeyRing({
+        database,
+        atRestKey: atRestKey(config, secretKey),
+        graceMs: config.nostr.keyGraceMs,
+        logger: logger.child({ component: 'nostr-keys' }),
+      });
+      await keys.initialise(configuredSecret(config, logger));
+      nostrCore = createNostrCore(config, database, keys);
+    }
+
+    const tasks = taskRegistry([
+      ...coreTasks({ database, nostr: nostrCore }).values(),
+      ...(options.extraTasks ?? []),
+    ]);
     const queue = await createJobQueue(config, { database, logger, tasks });
     started.push({ name: 'queue', stop: () => queue.close() });
     health.register({
@@ -152,21 +208,100 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       started.push({ name: 'scheduler', stop: () => scheduler.stop() });
     }
 
+    // Monitoring runs in every process (samples, heartbeats); alert rules are judged by API
+    // processes only, which see every dependency the rules read (relays among them).
+    const monitoring = await createMonitoring({
+      config,
+      database,
+      queue,
+      health,
+      logger,
+      role: roles.join('+'),
+      evaluateAlerts: roles.includes('api'),
+    });
+    started.push({ name: 'monitoring', stop: () => monitoring.stop() });
+    const services = new ServiceRegistry();
+    services.register({
+      name: 'monitoring',
+      description: 'system samples, heartbeats and alert rules',
+      running: () => monitoring.service.running,
+      start: () => monitoring.service.start(),
+      stop: () => monitoring.service.stop(),
+    });
+    if (config.autoStart.monitoring) await monitoring.service.start();
+
+    let nostr: NostrService | undefined;
+    if (roles.includes('api') && nostrCore) {
+      const service = new NostrService({
+        config,
+        core: nostrCore,
+        queue,
+        logger,
+        readiness,
+        // One process on its own SQLite file: a claim left 'processing' lost its in-memory job.
+        orphansAtStart: !config.redis && database.kind === 'sqlite',
+      });
+      // The embedded relay runs before anything connects to it, and stops after intake.
+      await service.prepare();
+      started.push({ name: 'embedded-relay', stop: () => service.closeRelay() });
+      for (const check of service.healthChecks()) health.register(check);
+      nostr = service;
+      monitoring.metrics.sources.relays = () =>
+        service.snapshots().map((r) => ({
+          relay: r.url,
+          connected: r.state === 'connected',
+          eventsIn: r.counters.eventsReceived,
+          eventsOut: r.counters.eventsPublished,
+          reconnects: Math.max(r.counters.connects - 1, 0),
+        }));
+      services.register({
+        name: 'nostr-intake',
+        description: 'relay supervisor, subscriptions and intake of requests, intents and responses',
+        running: () => service.running,
+        start: () => service.start(),
+        stop: () => service.stop('restarting'),
+      });
+    }
+
+    const operations: OperationsDeps = {
+      config,
+      database,
+      queue,
+      health,
+      alerts: monitoring.alerts,
+      monitoring: monitoring.service,
+      sampler: monitoring.sampler,
+      cache: monitoring.cache,
+      services,
+      startedAt,
+      backupDir: config.backupDir,
+    };
     let http: HttpServer | undefined;
     let httpUrl: string | undefined;
     if (roles.includes('api')) {
-      http = await createHttpServer(logger, [
-        systemRoutes({
-          instanceId: config.instanceId,
-          roles,
-          mode: { ...describeMode(config) },
-          startedAt,
-          readiness,
-          health,
-          readinessChecks: ['database', queue.kind === 'bullmq' ? 'redis' : 'queue'],
-        }),
-        queueRoutes(queue),
-      ]);
+      http = await createHttpServer(
+        logger,
+        [
+          systemRoutes({
+            instanceId: config.instanceId,
+            roles,
+            mode: { ...describeMode(config) },
+            startedAt,
+            readiness,
+            health,
+            readinessChecks: ['database', queue.kind === 'bullmq' ? 'redis' : 'queue'],
+          }),
+          queueRoutes(queue),
+          backendRoutes({ backends, adminKey: config.adminApiKey }),
+          ...(nostr ? [nostrRoutes(nostr, config.adminApiKey)] : []),
+          monitoringRoutes(operations),
+          adminRoutes(
+            operations,
+            adminGuard(config.adminApiKey, { maxFailures: config.adminAuthMaxFailures }),
+          ),
+        ],
+        { metrics: monitoring.metrics },
+      );
       try {
         await http.listen({ port: config.port, host: config.host });
       } catch (error) {
@@ -182,6 +317,12 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       // Stopped first on shutdown: /ready turns 503, new requests are refused, in-flight ones finish.
       started.push({ name: 'http', stop: () => server.close() });
     }
+    if (nostr) {
+      const service = nostr;
+      // Pushed after http, so it stops first: intake ends before anything else.
+      started.push({ name: 'nostr', stop: () => service.stop('shutting down') });
+      if (config.autoStart.nostr) await service.start();
+    }
 
     logger.info(
       { roles, ...describeMode(config), http: httpUrl, version: VERSION, node: process.version },
@@ -195,6 +336,9 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       health,
       readiness,
       httpUrl,
+      metricsUrl: monitoring.exporter?.url,
+      backends,
+      nostr,
       stop: (reason = 'stop') => stopAll(reason),
     };
   } catch (error) {

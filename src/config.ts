@@ -52,9 +52,13 @@ export const VARIABLES = [
   // Secrets and admin
   { name: 'SECRET_KEY', kind: 'string', secret: true, min: 32, group: 'security', description: 'Server secret (at least 32 characters). Required with DATABASE_URL; the embedded default generates one in DATA_DIR.' },
   { name: 'ADMIN_API_KEY', kind: 'string', secret: true, min: 32, group: 'security', description: 'Key for X-Admin-Key on /admin/* and operational endpoints (at least 32 characters). Unset: those endpoints are refused.' },
+  { name: 'ADMIN_AUTH_MAX_FAILURES', kind: 'integer', default: '10', min: 1, max: 1000000, group: 'security', description: 'Wrong admin keys accepted per client address per minute before further attempts get 429.' },
 
   // Daemons
-  { name: 'DAEMON_MODE', kind: 'enum', values: ['simulated', 'real'], group: 'daemons', description: 'simulated: in-process arkd/tapd/lnd simulators. real: the daemons at ARKD_URL, TAPD_HOST, LND_HOST. Unset: real when any daemon address is set, else simulated.' },
+  { name: 'ARKD_MODE', kind: 'enum', values: ['sim', 'real'], group: 'daemons', description: 'sim: the in-process Ark server simulator. real: arkd at ARKD_URL. Unset: real when ARKD_URL is set, else sim.' },
+  { name: 'TAPD_MODE', kind: 'enum', values: ['sim', 'real'], group: 'daemons', description: 'sim: the in-process Taproot Assets simulator. real: tapd at TAPD_HOST. Unset: real when TAPD_HOST is set, else sim.' },
+  { name: 'LND_MODE', kind: 'enum', values: ['sim', 'real'], group: 'daemons', description: 'sim: the in-process Lightning node simulator. real: lnd at LND_HOST. Unset: real when LND_HOST is set, else sim.' },
+  { name: 'SIM_SEED', kind: 'string', secret: true, group: 'daemons', description: 'Seed of the simulated daemons\' keys (any text). Unset: a random seed generated once and kept in DATA_DIR/sim.' },
   { name: 'ARKD_URL', kind: 'url', group: 'daemons', description: 'arkd REST address, e.g. http://127.0.0.1:7070.' },
   { name: 'ARKD_TIMEOUT_MS', kind: 'integer', default: '10000', min: 100, max: 600000, group: 'daemons', description: 'Timeout of one arkd call.' },
   { name: 'TAPD_HOST', kind: 'string', group: 'daemons', description: 'tapd REST address host:port, e.g. 127.0.0.1:8089.' },
@@ -65,6 +69,11 @@ export const VARIABLES = [
   { name: 'LND_TLS_CERT', kind: 'string', secret: true, group: 'daemons', description: 'lnd TLS certificate: a file path or base64 PEM.' },
   { name: 'LND_MACAROON', kind: 'string', secret: true, group: 'daemons', description: 'lnd admin macaroon: a file path, hex or base64.' },
   { name: 'LND_TIMEOUT_MS', kind: 'integer', default: '10000', min: 100, max: 600000, group: 'daemons', description: 'Timeout of one lnd call.' },
+  { name: 'DAEMON_RETRY_ATTEMPTS', kind: 'integer', default: '4', min: 1, max: 20, group: 'daemons', description: 'Attempts of one daemon call, the first included, for failures worth retrying (unreachable, unavailable, timed out; calls that may have taken effect are retried only if the daemon could not have seen them).' },
+  { name: 'DAEMON_RETRY_BASE_MS', kind: 'integer', default: '1000', min: 1, max: 600000, group: 'daemons', description: 'First retry delay of a daemon call; doubles on each retry.' },
+  { name: 'DAEMON_RETRY_MAX_MS', kind: 'integer', default: '30000', min: 1, max: 3600000, group: 'daemons', description: 'Largest retry delay of a daemon call.' },
+  { name: 'DAEMON_BREAKER_FAILURES', kind: 'integer', default: '5', min: 1, max: 1000, group: 'daemons', description: 'Consecutive failed calls (unreachable, unavailable, timed out) after which a daemon\'s circuit breaker opens and calls are refused.' },
+  { name: 'DAEMON_BREAKER_RESET_MS', kind: 'integer', default: '60000', min: 100, max: 3600000, group: 'daemons', description: 'How long an open circuit breaker refuses calls before letting one trial call through (half-open).' },
 
   // Nostr
   { name: 'NOSTR_RELAYS', kind: 'list', group: 'nostr', description: 'Comma-separated relay URLs (wss://…). Unset: the embedded relay on loopback.' },
@@ -72,17 +81,31 @@ export const VARIABLES = [
   { name: 'GATEWAY_NOSTR_PRIVATE_KEY', kind: 'string', secret: true, group: 'nostr', description: 'Gateway Nostr key encrypted with GATEWAY_ENCRYPTION_KEY (from `arkrelay keys encrypt`).' },
   { name: 'GATEWAY_ENCRYPTION_KEY', kind: 'string', secret: true, min: 32, group: 'nostr', description: 'Key that encrypts the gateway Nostr key at rest (at least 32 characters).' },
   { name: 'EMBEDDED_RELAY_PORT', kind: 'integer', default: '7000', min: 0, max: 65535, group: 'nostr', description: 'Port of the embedded relay on 127.0.0.1 when NOSTR_RELAYS is unset.' },
+  { name: 'NOSTR_ALLOW_NIP04', kind: 'boolean', default: 'true', group: 'nostr', description: 'Accept NIP-04 encrypted requests and answer them in NIP-04. false: they get error 1007 (NIP-44 only).' },
+  { name: 'NOSTR_CATCHUP_WINDOW_S', kind: 'integer', default: '600', min: 0, max: 604800, group: 'nostr', description: 'A (re)subscription asks each relay for events since the last one seen minus this many seconds (clock skew, late publishers).' },
+  { name: 'NOSTR_MAX_EVENT_BYTES', kind: 'integer', default: '65536', min: 1024, max: 4194304, group: 'nostr', description: 'Largest incoming event (serialised JSON); larger ones are answered with 1002.' },
+  { name: 'NOSTR_RATE_LIMIT_PER_MINUTE', kind: 'integer', default: '60', min: 1, max: 100000, group: 'nostr', description: 'Events accepted per author per minute by one API process; beyond it, error 1008.' },
+  { name: 'NOSTR_KEY_GRACE_HOURS', kind: 'integer', default: '168', min: 0, max: 87600, group: 'nostr', description: 'After a key rotation, how long the previous gateway key still decrypts and answers.' },
+  { name: 'NOSTR_REPLY_TTL_S', kind: 'integer', default: '604800', min: 60, max: 31536000, group: 'nostr', description: 'NIP-40 expiration of replies and notices the gateway publishes, in seconds from publishing.' },
+  { name: 'NOSTR_CLAIM_LEASE_S', kind: 'integer', default: '120', min: 5, max: 86400, group: 'nostr', description: 'An event claimed but not answered after this long (its process died) is handed to a worker again.' },
+  { name: 'NOSTR_PUBLISH_TIMEOUT_MS', kind: 'integer', default: '10000', min: 100, max: 600000, group: 'nostr', description: 'How long publishing waits for a relay to answer OK before retrying.' },
 
   // Monitoring
   { name: 'ENABLE_METRICS', kind: 'boolean', default: 'false', group: 'monitoring', description: 'Serve Prometheus metrics on METRICS_PORT.' },
   { name: 'METRICS_PORT', kind: 'integer', default: '8080', min: 0, max: 65535, group: 'monitoring', description: 'Port of the Prometheus exporter.' },
+  { name: 'METRICS_HOST', kind: 'string', default: '0.0.0.0', group: 'monitoring', description: 'Address the Prometheus exporter listens on.' },
+  { name: 'MONITORING_SAMPLE_INTERVAL_MS', kind: 'integer', default: '60000', min: 100, max: 3600000, group: 'monitoring', description: 'How often CPU, memory, disk and event loop lag are sampled into system_metrics.' },
+  { name: 'ALERT_EVALUATION_INTERVAL_MS', kind: 'integer', default: '30000', min: 100, max: 3600000, group: 'monitoring', description: 'How often the alert rules are evaluated.' },
+  { name: 'ALERT_WEBHOOK_URL', kind: 'url', secret: true, group: 'monitoring', description: 'Alertmanager-compatible receiver that firing and resolved alerts are POSTed to (unset: log and history only).' },
+  { name: 'VTXO_INVENTORY_CRITICAL', kind: 'integer', default: '1000', min: 0, max: 100000000, group: 'monitoring', description: 'Available VTXOs per enabled asset below which the low-inventory alert fires.' },
+  { name: 'BACKUP_DIR', kind: 'string', group: 'monitoring', description: 'Where /admin/backup/create writes owner-only backups (default: DATA_DIR/backups).' },
 
   // Auto-start toggles
   { name: 'MONITORING_AUTO_START', kind: 'boolean', default: 'true', group: 'services', description: 'Start the monitoring service with the API.' },
   { name: 'PERFORMANCE_OPTIMIZATION', kind: 'boolean', default: 'true', group: 'services', description: 'Enable the read cache and the performance optimizer.' },
   { name: 'LIGHTNING_AUTO_START', kind: 'boolean', default: 'true', group: 'services', description: 'Start invoice and payment tracking with the process.' },
   { name: 'VTXO_AUTO_START', kind: 'boolean', default: 'true', group: 'services', description: 'Start the VTXO inventory monitor with the process.' },
-  { name: 'NOSTR_AUTO_START', kind: 'boolean', default: 'true', group: 'services', description: 'Start Nostr intake with the API (the guide defaulted to false; Nostr is the only write API, so ArkRelay starts it).' },
+  { name: 'NOSTR_AUTO_START', kind: 'boolean', default: 'true', group: 'services', description: 'Start Nostr intake with the API (the guide defaulted to false; Nostr is the only write API, so ArkRelay starts it). false: /ready stays 503 until POST /nostr/start.' },
 ] as const satisfies readonly VariableSpec[];
 
 export type VariableName = (typeof VARIABLES)[number]['name'];
@@ -138,11 +161,22 @@ export interface RedisConfig {
   readonly display: string;
 }
 
+export type DaemonMode = 'sim' | 'real';
+
 export interface DaemonEndpoint {
+  /** sim: the in-process simulator; real: the daemon at `address` (then always set). */
+  readonly mode: DaemonMode;
   readonly address: string | undefined;
   readonly tlsCert: Secret | undefined;
   readonly macaroon: Secret | undefined;
   readonly timeoutMs: number;
+  /** Retry and circuit-breaker tuning of the real client (DAEMON_RETRY_*, DAEMON_BREAKER_*). */
+  readonly resilience?: DaemonResilience;
+}
+
+export interface DaemonResilience {
+  readonly retry: { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
+  readonly breaker: { readonly failureThreshold: number; readonly resetTimeoutMs: number };
 }
 
 export interface Config {
@@ -166,8 +200,10 @@ export interface Config {
   };
   readonly secretKey: Secret | undefined;
   readonly adminApiKey: Secret | undefined;
+  readonly adminAuthMaxFailures: number;
   readonly daemons: {
-    readonly mode: 'simulated' | 'real';
+    /** Seed of the simulated world's keys; undefined: generated once under DATA_DIR. */
+    readonly simSeed: Secret | undefined;
     readonly arkd: DaemonEndpoint;
     readonly tapd: DaemonEndpoint;
     readonly lnd: DaemonEndpoint;
@@ -179,8 +215,24 @@ export interface Config {
     readonly encryptedPrivateKey: Secret | undefined;
     readonly encryptionKey: Secret | undefined;
     readonly embeddedRelayPort: number;
+    readonly allowNip04: boolean;
+    readonly catchUpWindowS: number;
+    readonly maxEventBytes: number;
+    readonly rateLimitPerMinute: number;
+    readonly keyGraceMs: number;
+    readonly replyTtlS: number;
+    readonly claimLeaseS: number;
+    readonly publishTimeoutMs: number;
   };
   readonly metrics: { readonly enabled: boolean; readonly port: number };
+  readonly monitoring: {
+    readonly metricsHost: string;
+    readonly sampleIntervalMs: number;
+    readonly evaluateIntervalMs: number;
+    readonly alertWebhookUrl: Secret | undefined;
+    readonly inventoryCritical: number;
+  };
+  readonly backupDir: string;
   readonly autoStart: {
     readonly monitoring: boolean;
     readonly performance: boolean;
@@ -355,48 +407,69 @@ function readDatabase(r: Reader, dataDir: string): DatabaseConfig {
 }
 
 function readDaemons(r: Reader): Config['daemons'] {
+  const resilience: DaemonResilience = {
+    retry: {
+      attempts: r.integer('DAEMON_RETRY_ATTEMPTS'),
+      baseDelayMs: r.integer('DAEMON_RETRY_BASE_MS'),
+      maxDelayMs: r.integer('DAEMON_RETRY_MAX_MS'),
+    },
+    breaker: {
+      failureThreshold: r.integer('DAEMON_BREAKER_FAILURES'),
+      resetTimeoutMs: r.integer('DAEMON_BREAKER_RESET_MS'),
+    },
+  };
+  // Each daemon has its own mode: real when its address is set, else the simulator. An explicit
+  // mode that contradicts the address is refused: a configured daemon is never silently
+  // replaced by the simulator, and `real` never runs without an address.
   const endpoint = (
+    modeName: VariableName,
+    addressName: VariableName,
     address: string | undefined,
     cert: VariableName | undefined,
     macaroon: VariableName | undefined,
     timeout: VariableName,
-  ): DaemonEndpoint => ({
-    address,
-    tlsCert: cert ? r.secret(cert) : undefined,
-    macaroon: macaroon ? r.secret(macaroon) : undefined,
-    timeoutMs: r.integer(timeout),
-  });
-  const arkdUrl = r.url('ARKD_URL', ['http:', 'https:'], 'http://127.0.0.1:7070');
-  const arkd = endpoint(arkdUrl?.toString().replace(/\/$/, ''), undefined, undefined, 'ARKD_TIMEOUT_MS');
-  const tapd = endpoint(r.string('TAPD_HOST'), 'TAPD_TLS_CERT', 'TAPD_MACAROON', 'TAPD_TIMEOUT_MS');
-  const lnd = endpoint(r.string('LND_HOST'), 'LND_TLS_CERT', 'LND_MACAROON', 'LND_TIMEOUT_MS');
-
-  const addresses = {
-    ARKD_URL: r.isSet('ARKD_URL'),
-    TAPD_HOST: r.isSet('TAPD_HOST'),
-    LND_HOST: r.isSet('LND_HOST'),
-  };
-  const anyAddress = Object.values(addresses).some(Boolean);
-  const chosen = r.choice<'simulated' | 'real'>('DAEMON_MODE');
-  const mode = chosen ?? (anyAddress ? 'real' : 'simulated');
-  // Never fall back to the simulator when a real daemon was configured, and never run "real"
-  // with a daemon missing: both are refused here, naming what to fix.
-  if (mode === 'simulated' && anyAddress && chosen) {
-    const given = Object.keys(addresses).filter((k) => addresses[k as keyof typeof addresses]);
-    r.fail(
-      'DAEMON_MODE',
-      `is simulated but ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'} set; unset them or choose real`,
-    );
-  }
-  if (mode === 'real') {
-    for (const [name, set] of Object.entries(addresses)) {
-      if (!set)
-        r.fail(
-          name,
-          'is required when the daemons are real (DAEMON_MODE=real or another daemon address is set)',
-        );
+  ): DaemonEndpoint => {
+    const chosen = r.choice<DaemonMode>(modeName);
+    const hasAddress = r.isSet(addressName);
+    const mode = chosen ?? (hasAddress ? 'real' : 'sim');
+    if (mode === 'sim' && hasAddress) {
+      r.fail(modeName, `is sim but ${addressName} is set; unset ${addressName} or choose real`);
     }
-  }
+    if (mode === 'real' && !hasAddress) r.fail(addressName, `is required when ${modeName} is real`);
+    return {
+      mode,
+      address,
+      tlsCert: cert ? r.secret(cert) : undefined,
+      macaroon: macaroon ? r.secret(macaroon) : undefined,
+      timeoutMs: r.integer(timeout),
+      resilience,
+    };
+  };
+  const arkdUrl = r.url('ARKD_URL', ['http:', 'https:'], 'http://127.0.0.1:7070');
+  const arkd = endpoint(
+    'ARKD_MODE',
+    'ARKD_URL',
+    arkdUrl?.toString().replace(/\/$/, ''),
+    undefined,
+    undefined,
+    'ARKD_TIMEOUT_MS',
+  );
+  const tapd = endpoint(
+    'TAPD_MODE',
+    'TAPD_HOST',
+    r.string('TAPD_HOST'),
+    'TAPD_TLS_CERT',
+    'TAPD_MACAROON',
+    'TAPD_TIMEOUT_MS',
+  );
+  const lnd = endpoint(
+    'LND_MODE',
+    'LND_HOST',
+    r.string('LND_HOST'),
+    'LND_TLS_CERT',
+    'LND_MACAROON',
+    'LND_TIMEOUT_MS',
+  );
   for (const [name, value] of [
     ['TAPD_HOST', tapd.address],
     ['LND_HOST', lnd.address],
@@ -405,7 +478,7 @@ function readDaemons(r: Reader): Config['daemons'] {
       r.fail(name, `must be host:port (got "${value}")`);
     }
   }
-  return { mode, arkd, tapd, lnd };
+  return { simSeed: r.secret('SIM_SEED'), arkd, tapd, lnd };
 }
 
 function readNostr(r: Reader): Config['nostr'] {
@@ -431,6 +504,14 @@ function readNostr(r: Reader): Config['nostr'] {
     encryptedPrivateKey,
     encryptionKey,
     embeddedRelayPort: r.integer('EMBEDDED_RELAY_PORT'),
+    allowNip04: r.boolean('NOSTR_ALLOW_NIP04'),
+    catchUpWindowS: r.integer('NOSTR_CATCHUP_WINDOW_S'),
+    maxEventBytes: r.integer('NOSTR_MAX_EVENT_BYTES'),
+    rateLimitPerMinute: r.integer('NOSTR_RATE_LIMIT_PER_MINUTE'),
+    keyGraceMs: r.integer('NOSTR_KEY_GRACE_HOURS') * 3_600_000,
+    replyTtlS: r.integer('NOSTR_REPLY_TTL_S'),
+    claimLeaseS: r.integer('NOSTR_CLAIM_LEASE_S'),
+    publishTimeoutMs: r.integer('NOSTR_PUBLISH_TIMEOUT_MS'),
   };
 }
 
@@ -475,9 +556,20 @@ export function loadConfig(env: Env): Config {
     },
     secretKey,
     adminApiKey: r.secret('ADMIN_API_KEY'),
+    adminAuthMaxFailures: r.integer('ADMIN_AUTH_MAX_FAILURES'),
     daemons: readDaemons(r),
     nostr: readNostr(r),
     metrics: { enabled: r.boolean('ENABLE_METRICS'), port: r.integer('METRICS_PORT') },
+    monitoring: {
+      metricsHost: r.string('METRICS_HOST') ?? '0.0.0.0',
+      sampleIntervalMs: r.integer('MONITORING_SAMPLE_INTERVAL_MS'),
+      evaluateIntervalMs: r.integer('ALERT_EVALUATION_INTERVAL_MS'),
+      alertWebhookUrl: ((url) => (url ? new Secret(url.toString()) : undefined))(
+        r.url('ALERT_WEBHOOK_URL', ['http:', 'https:'], 'http://alertmanager:9093/api/v2/alerts'),
+      ),
+      inventoryCritical: r.integer('VTXO_INVENTORY_CRITICAL'),
+    },
+    backupDir: resolve(r.string('BACKUP_DIR') ?? resolve(dataDir, 'backups')),
     autoStart: {
       monitoring: r.boolean('MONITORING_AUTO_START'),
       performance: r.boolean('PERFORMANCE_OPTIMIZATION'),
@@ -490,13 +582,21 @@ export function loadConfig(env: Env): Config {
   return config;
 }
 
+function daemonsSummary(config: Config): 'sim' | 'real' | 'mixed' {
+  const modes = new Set([config.daemons.arkd.mode, config.daemons.tapd.mode, config.daemons.lnd.mode]);
+  return modes.size > 1 ? 'mixed' : (config.daemons.arkd.mode as 'sim' | 'real');
+}
+
 /** What this configuration runs on, for `GET /` and the start-up line. */
 export function describeMode(config: Config) {
   return {
     mode: config.database.kind === 'sqlite' && !config.redis ? 'embedded' : 'production',
     storage: config.database.kind,
     queue: config.redis ? 'bullmq' : 'in-process',
-    daemons: config.daemons.mode,
+    daemons: daemonsSummary(config),
+    arkd: config.daemons.arkd.mode,
+    tapd: config.daemons.tapd.mode,
+    lnd: config.daemons.lnd.mode,
     relays: config.nostr.relays.length > 0 ? 'external' : 'embedded',
   } as const;
 }

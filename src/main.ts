@@ -2,11 +2,16 @@
 // environment and .env, one clear line per problem that stops a start.
 import { Command } from 'commander';
 import { config as loadDotenv } from 'dotenv';
-import { startGateway, runMigrations, type Role } from './app.ts';
+import type { Role } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { StartupError } from './errors.ts';
+import type { BackupType } from './operations/backup.ts';
 import { createLogger, flushLogger, type Logger } from './logging.ts';
 import { NAME, VERSION } from './version.ts';
+
+// Each command imports what it needs when it runs: `arkrelay --help` or `keys pubkey` should
+// not pay for loading the daemons' clients, Fastify and the Bitcoin libraries.
+const app = () => import('./app.ts');
 
 function fail(lines: readonly string[], code = 1): never {
   for (const line of lines) process.stderr.write(`${NAME}: ${line}\n`);
@@ -46,6 +51,7 @@ async function run(roles: readonly Role[], command: string): Promise<void> {
     ]);
   }
   const logger = processLogger(config, command);
+  const { startGateway } = await app();
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway(config, { roles, logger });
@@ -95,6 +101,7 @@ async function migrate(): Promise<void> {
   const config = readConfig();
   const logger = processLogger(config, 'migrate');
   try {
+    const { runMigrations } = await app();
     const applied = await runMigrations(config, logger);
     console.log(
       applied.length > 0
@@ -136,5 +143,141 @@ program
   .command('migrate')
   .description('apply database migrations (safe to run twice, or from two hosts at once)')
   .action(() => migrate());
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text;
+}
+
+async function keys(action: 'generate' | 'encrypt' | 'rotate' | 'pubkey'): Promise<void> {
+  const config = readConfig();
+  // stdout carries the command's answer; log lines (warnings only) go to stderr and the files.
+  const logger = createLogger({
+    level: 'warn',
+    logDir: config.logDir,
+    maxSizeMb: config.logFileMaxSizeMb,
+    maxFiles: config.logFileMaxFiles,
+    base: { instance: config.instanceId, role: 'keys', pid: process.pid },
+    stdout: process.stderr,
+  });
+  try {
+    const { keysEncrypt, keysGenerate, keysPubkey, keysRotate } = await import('./nostr/keys-cli.ts');
+    const lines =
+      action === 'generate'
+        ? keysGenerate(config)
+        : action === 'encrypt'
+          ? keysEncrypt(config, await readStdin())
+          : action === 'pubkey'
+            ? await keysPubkey(config, logger)
+            : await keysRotate(config, logger);
+    for (const line of lines) console.log(line);
+  } catch (error) {
+    await flushLogger(logger);
+    if (error instanceof StartupError) fail([error.message]);
+    throw error;
+  }
+  await flushLogger(logger);
+}
+
+const keysCommand = program
+  .command('keys')
+  .description('the gateway Nostr key (encrypted at rest with GATEWAY_ENCRYPTION_KEY)');
+keysCommand
+  .command('generate')
+  .description('make a new key; prints its pubkey and GATEWAY_NOSTR_PRIVATE_KEY (encrypted)')
+  .action(() => keys('generate'));
+keysCommand
+  .command('encrypt')
+  .description('encrypt a private key read from stdin (hex or nsec) into GATEWAY_NOSTR_PRIVATE_KEY')
+  .action(() => keys('encrypt'));
+keysCommand
+  .command('rotate')
+  .description('make a new active key; the previous one is answered for NOSTR_KEY_GRACE_HOURS')
+  .action(() => keys('rotate'));
+keysCommand
+  .command('pubkey')
+  .description('print the active gateway pubkey (hex and npub) and the previous ones still answered')
+  .action(() => keys('pubkey'));
+
+async function sim(run: (config: Config) => Promise<Record<string, string>>): Promise<void> {
+  const config = readConfig();
+  try {
+    console.log(JSON.stringify(await run(config)));
+  } catch (error) {
+    if (error instanceof StartupError) fail([error.message]);
+    // A refused control (unknown, expired or already paid invoice) is one line, not a trace.
+    fail([error instanceof Error ? error.message : String(error)]);
+  }
+}
+
+const simCommand = program
+  .command('sim')
+  .description('simulator controls (only when the daemon is simulated)');
+simCommand
+  .command('pay')
+  .argument('<invoice>', "BOLT11 invoice or payment hash of one of the gateway's invoices")
+  .description('pay a gateway invoice as an external payer would (e.g. a lift)')
+  .action((invoice: string) =>
+    sim(async (config) => (await import('./backends/sim/cli.ts')).simPay(config, invoice)),
+  );
+simCommand
+  .command('invoice')
+  .argument('<amount_sats>', 'amount in sats')
+  .argument('[memo]', 'description', '')
+  .description('an invoice of the simulated external node, for a land to pay')
+  .action((amount: string, memo: string) => {
+    if (!/^[1-9]\d{0,15}$/.test(amount)) fail(['amount_sats must be a positive whole number']);
+    return sim(async (config) =>
+      (await import('./backends/sim/cli.ts')).simInvoice(config, BigInt(amount), memo),
+    );
+  });
+
+async function backupCommand(work: (config: Config) => Promise<unknown>): Promise<void> {
+  const config = readConfig();
+  try {
+    const result = await work(config);
+    if (result !== undefined) console.log(JSON.stringify(result, null, 2));
+  } catch (error) {
+    fail([
+      error instanceof StartupError
+        ? error.message
+        : `backup: ${error instanceof Error ? error.message : String(error)}`,
+    ]);
+  }
+}
+
+const backup = program.command('backup').description('database backups (owner-only files in BACKUP_DIR)');
+backup
+  .command('create')
+  .option('--type <type>', 'full or schema', 'full')
+  .description('back the database up now (SQLite: online; MariaDB: mariadb-dump)')
+  .action((options: { type: string }) => {
+    if (options.type !== 'full' && options.type !== 'schema') fail(['--type must be full or schema']);
+    return backupCommand(async (config) => {
+      const { openDatabase } = await import('./store/database.ts');
+      const { createBackup } = await import('./operations/backup.ts');
+      const database = await openDatabase(config.database, processLogger(config, 'backup'));
+      try {
+        return await createBackup(database, config.database, config.backupDir, options.type as BackupType);
+      } finally {
+        await database.close();
+      }
+    });
+  });
+backup
+  .command('restore')
+  .argument('<file>', 'a full backup: *.sqlite (SQLite) or *.sql (MariaDB)')
+  .description('restore into the configured database (SQLite: stop the gateway first)')
+  .action((file: string) =>
+    backupCommand(async (config) => {
+      const { restoreBackup } = await import('./operations/backup.ts');
+      await restoreBackup(config.database, file);
+      console.log(
+        `restored ${file} into ${config.database.kind === 'sqlite' ? config.database.file : config.database.display}`,
+      );
+      return undefined;
+    }),
+  );
 
 await program.parseAsync(process.argv);

@@ -19,7 +19,11 @@ describe('configuration', () => {
     expect(config.database).toMatchObject({ kind: 'sqlite' });
     expect(config.database.kind === 'sqlite' && config.database.file).toMatch(/data\/arkrelay\.sqlite$/);
     expect(config.redis).toBeUndefined();
-    expect(config.daemons.mode).toBe('simulated');
+    expect([config.daemons.arkd.mode, config.daemons.tapd.mode, config.daemons.lnd.mode]).toEqual([
+      'sim',
+      'sim',
+      'sim',
+    ]);
     expect(config.nostr.relays).toEqual([]);
     expect(config.autoStart.nostr).toBe(true);
     expect(config.metrics).toEqual({ enabled: false, port: 8080 });
@@ -87,26 +91,36 @@ describe('configuration', () => {
     expect(lines).toEqual(['SECRET_KEY: must be at least 32 characters (value hidden)']);
   });
 
-  it('chooses real daemons when an address is set and requires all three', () => {
-    const lines = problemsOf({ ARKD_URL: 'http://127.0.0.1:7070' });
-    expect(lines).toEqual([
-      'TAPD_HOST: is required when the daemons are real (DAEMON_MODE=real or another daemon address is set)',
-      'LND_HOST: is required when the daemons are real (DAEMON_MODE=real or another daemon address is set)',
-    ]);
-    const config = loadConfig({
+  it("chooses each daemon's mode from its own address", () => {
+    const one = loadConfig({ ARKD_URL: 'http://127.0.0.1:7070/' });
+    expect(one.daemons.arkd).toMatchObject({ mode: 'real', address: 'http://127.0.0.1:7070' });
+    expect(one.daemons.tapd.mode).toBe('sim');
+    expect(one.daemons.lnd.mode).toBe('sim');
+    const all = loadConfig({
       ARKD_URL: 'http://127.0.0.1:7070/',
       TAPD_HOST: '127.0.0.1:8089',
       LND_HOST: 'lnd:10009',
     });
-    expect(config.daemons.mode).toBe('real');
-    expect(config.daemons.arkd.address).toBe('http://127.0.0.1:7070');
+    expect([all.daemons.arkd.mode, all.daemons.tapd.mode, all.daemons.lnd.mode]).toEqual([
+      'real',
+      'real',
+      'real',
+    ]);
+    expect(loadConfig({ LND_MODE: 'real', LND_HOST: '127.0.0.1:10009' }).daemons.lnd.mode).toBe('real');
   });
 
-  it('never falls back to simulated daemons when a real one is configured', () => {
-    expect(problemsOf({ DAEMON_MODE: 'simulated', LND_HOST: '127.0.0.1:10009' })).toEqual([
-      'DAEMON_MODE: is simulated but LND_HOST is set; unset them or choose real',
+  it('never falls back to the simulator when a real daemon is configured, nor runs real without one', () => {
+    expect(problemsOf({ LND_MODE: 'sim', LND_HOST: '127.0.0.1:10009' })).toEqual([
+      'LND_MODE: is sim but LND_HOST is set; unset LND_HOST or choose real',
     ]);
-    expect(problemsOf({ DAEMON_MODE: 'real' })).toHaveLength(3);
+    expect(problemsOf({ ARKD_MODE: 'real', TAPD_MODE: 'real', LND_MODE: 'real' })).toEqual([
+      'ARKD_URL: is required when ARKD_MODE is real',
+      'TAPD_HOST: is required when TAPD_MODE is real',
+      'LND_HOST: is required when LND_MODE is real',
+    ]);
+    expect(problemsOf({ TAPD_MODE: 'simulated' })).toEqual([
+      'TAPD_MODE: must be one of sim, real (got "simulated")',
+    ]);
     expect(problemsOf({ ARKD_URL: 'http://a:1', TAPD_HOST: 'tapd', LND_HOST: 'l:1' })).toEqual([
       'TAPD_HOST: must be host:port (got "tapd")',
     ]);

@@ -41,7 +41,13 @@ async function healthOf(url: string) {
 describe('gateway', () => {
   it('embedded default: healthy, ready, and the heartbeat job reaches the database', async () => {
     const dir = tempDir();
-    const config = loadConfig({ DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1', HEARTBEAT_INTERVAL_MS: '200' });
+    const config = loadConfig({
+      DATA_DIR: dir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      EMBEDDED_RELAY_PORT: '0',
+      HEARTBEAT_INTERVAL_MS: '200',
+    });
     gateway = await startGateway(config, { roles: ['api'], logger });
     expect(gateway.roles).toEqual(['api', 'worker', 'scheduler']);
     const url = gateway.httpUrl!;
@@ -86,7 +92,12 @@ describe('gateway', () => {
         return { label };
       },
     });
-    const config = loadConfig({ DATA_DIR: tempDir(), PORT: '0', HOST: '127.0.0.1' });
+    const config = loadConfig({
+      DATA_DIR: tempDir(),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      EMBEDDED_RELAY_PORT: '0',
+    });
     const running = await startGateway(config, { roles: ['api'], logger, extraTasks: [slow] });
     gateway = running;
     const url = running.httpUrl!;
@@ -129,6 +140,7 @@ describe('gateway', () => {
         DATA_DIR: tempDir(),
         PORT: '0',
         HOST: '127.0.0.1',
+        EMBEDDED_RELAY_PORT: '0',
         REDIS_URL: redis.url,
         QUEUE_PREFIX: `t${Date.now()}`,
       });

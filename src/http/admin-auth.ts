@@ -43,8 +43,11 @@ export function adminGuard(key: Secret | undefined, options: AdminGuardOptions =
       throw new HttpError('rate_limited', 'too many failed admin key attempts; try again later');
     }
     const given = request.headers[ADMIN_HEADER];
-    const ok = typeof given === 'string' && given.length > 0 && timingSafeEqual(digest(given), expected);
-    if (!ok) {
+    if (typeof given !== 'string' || given.length === 0) {
+      // No key is not a guess: it is not counted towards the limit.
+      throw new HttpError('unauthorized', `missing or wrong ${ADMIN_HEADER} header`);
+    }
+    if (!timingSafeEqual(digest(given), expected)) {
       failures.set(address, { count: (current?.count ?? 0) + 1, since: current?.since ?? t });
       // Bound the table: an address flood cannot grow memory without limit.
       if (failures.size > 10_000) failures.delete(failures.keys().next().value as string);

@@ -10,6 +10,7 @@ import Fastify, {
   type FastifyInstance,
 } from 'fastify';
 import type { Logger } from '../logging.ts';
+import type { Metrics } from '../monitoring/metrics.ts';
 import { NAME, VERSION } from '../version.ts';
 import { HTTP_ERROR, HttpError, type ErrorBody, type HttpErrorCode } from './errors.ts';
 
@@ -30,7 +31,16 @@ function codeForStatus(status: number): HttpErrorCode {
   );
 }
 
-export async function createHttpServer(logger: Logger, routes: readonly RoutePlugin[]): Promise<HttpServer> {
+export interface HttpServerOptions {
+  /** Request counts and durations per route go here when given. */
+  readonly metrics?: Metrics;
+}
+
+export async function createHttpServer(
+  logger: Logger,
+  routes: readonly RoutePlugin[],
+  options: HttpServerOptions = {},
+): Promise<HttpServer> {
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     // Probes hit /health and /ready every few seconds: per-request lines would drown the log.
@@ -78,6 +88,16 @@ export async function createHttpServer(logger: Logger, routes: readonly RoutePlu
       error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` },
     });
   });
+
+  const metrics = options.metrics;
+  if (metrics) {
+    app.addHook('onResponse', async (request, reply) => {
+      // The route pattern, not the URL: /sessions/{id} must stay one series.
+      const route = request.routeOptions.url ?? 'unmatched';
+      metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+      metrics.httpSeconds.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    });
+  }
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -18,6 +18,7 @@ export interface MonitoringOptions {
   readonly role: string;
   readonly sampleEveryMs: number;
   readonly evaluateEveryMs: number;
+  readonly evaluateAlerts: boolean;
 }
 
 export class MonitoringService {
@@ -46,7 +47,7 @@ export class MonitoringService {
 
   async start(): Promise<void> {
     if (this.running) return;
-    await this.#o.alerts.ensureRules();
+    if (this.#o.evaluateAlerts) await this.#o.alerts.ensureRules();
     await this.sampleOnce();
     await this.evaluateOnce();
     const every = (ms: number, work: () => Promise<void>, what: string) =>
@@ -100,6 +101,7 @@ export class MonitoringService {
 
   async evaluateOnce(now = Date.now()): Promise<void> {
     this.#lastHealth = await this.#o.health.report();
+    if (!this.#o.evaluateAlerts) return;
     await this.#o.alerts.evaluate({
       database: this.#o.database,
       system: this.#o.sampler.last ?? (await this.#o.sampler.sample(now)),

@@ -153,6 +153,8 @@ export interface ProcessedEventsTable {
   /** The reply events, to send again verbatim when the same event arrives twice. */
   reply_json: string | null;
   completed_at: Millis | null;
+  /** The event itself (migration 0002), so a claim orphaned by a crash can be handled again. */
+  event_json: string | null;
 }
 
 export interface SigningSessionsTable {

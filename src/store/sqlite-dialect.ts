@@ -1,7 +1,13 @@
 // Kysely's built-in SqliteDialect expects a better-sqlite3-shaped database; this adapts
 // node:sqlite (no native addon to build) to it, with a bounded statement cache and integers
 // read exactly (number when safe, bigint beyond 2^53, as mysql2 does with strings).
-import { DatabaseSync, backup, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import {
+  DatabaseSync,
+  backup,
+  type SQLInputValue,
+  type SQLOutputValue,
+  type StatementSync,
+} from 'node:sqlite';
 import {
   CompiledQuery,
   SqliteAdapter,

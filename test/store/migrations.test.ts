@@ -30,9 +30,11 @@ for (const { kind, skip } of kinds) {
 
     it('create every table of the schema, then have nothing left to do', async () => {
       test = await createTestDatabase(kind, silentLogger, { migrate: false });
-      expect(await pendingMigrations(test.database)).toEqual(['0001_initial']);
+      expect(await pendingMigrations(test.database)).toEqual(['0001_initial', '0002_processed_event_json']);
 
-      expect(await migrateToLatest(test.database, silentLogger)).toEqual({ applied: ['0001_initial'] });
+      expect(await migrateToLatest(test.database, silentLogger)).toEqual({
+        applied: ['0001_initial', '0002_processed_event_json'],
+      });
       expect(await listTables(test.database)).toEqual([...TABLE_NAMES].sort());
       expect(await pendingMigrations(test.database)).toEqual([]);
 
@@ -87,9 +89,9 @@ describe.skipIf(!mariadbAvailable)('migrations on mariadb, server specifics', ()
       migrateToLatest(other, silentLogger),
       migrateToLatest(test.database, silentLogger),
     ]);
-    expect(results.flatMap((r) => r.applied)).toEqual(['0001_initial']);
+    expect(results.flatMap((r) => r.applied)).toEqual(['0001_initial', '0002_processed_event_json']);
     const executed = await sql<{ name: string }>`select name from kysely_migration`.execute(test.database.db);
-    expect(executed.rows.map((r) => r.name)).toEqual(['0001_initial']);
+    expect(executed.rows.map((r) => r.name)).toEqual(['0001_initial', '0002_processed_event_json']);
     expect(await listTables(other)).toEqual([...TABLE_NAMES].sort());
   });
 
@@ -130,7 +132,7 @@ describe('migrations on sqlite, several processes', () => {
         [1, 2, 3].map(() => run(process.execPath, [child, file, startAt], { timeout: 20_000 })),
       );
       const applied = outputs.flatMap((o) => (JSON.parse(o.stdout) as { applied: string[] }).applied);
-      expect(applied).toEqual(['0001_initial']);
+      expect(applied).toEqual(['0001_initial', '0002_processed_event_json']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

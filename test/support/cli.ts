@@ -18,7 +18,13 @@ export function tempDir(prefix = 'arkrelay-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export function runCli(args: readonly string[], env: Record<string, string> = {}, cwd = tempDir()): CliRun {
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  cwd = tempDir(),
+  /** Written to the child's stdin (then closed); unset: no stdin. */
+  input?: string,
+): CliRun {
   const child = spawn(process.execPath, [join(root, 'bin/arkrelay.js'), ...args], {
     cwd,
     env: {
@@ -26,10 +32,13 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
       HOME: process.env.HOME ?? cwd,
       DATA_DIR: join(cwd, 'data'),
       LOG_DIR: join(cwd, 'logs'),
+      // Suites run in parallel: each embedded relay takes a free port unless a test says otherwise.
+      EMBEDDED_RELAY_PORT: '0',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (input !== undefined) child.stdin?.end(input);
   let out = '';
   let err = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));

@@ -1,0 +1,424 @@
+// The real Ark client: arkd's REST API (default port 7070) through @arkade-os/sdk's
+// RestArkProvider and RestIndexerProvider, the transaction stream over SSE (eventsource
+// polyfill), transactions built with the SDK's buildOffchainTx against the server's published
+// key and delays. Every call goes through the daemon's DaemonGuard (timeout, retry, breaker).
+import {
+  CSVMultisigTapscript,
+  DefaultVtxo,
+  RestArkProvider,
+  RestIndexerProvider,
+  Transaction,
+  buildOffchainTx,
+  type ArkInfo,
+  type ArkTxInput,
+  type VirtualCoin,
+} from '@arkade-os/sdk';
+import { base64, hex } from '@scure/base';
+import { EventSource } from 'eventsource';
+import type { DaemonEndpoint } from '../../config.ts';
+import { StartupError } from '../../errors.ts';
+import type { Logger } from '../../logging.ts';
+import { DaemonGuard, type ResilienceOptions } from '../resilience/guard.ts';
+import { BackendError, type BackendStatus, type Unsubscribe } from '../types.ts';
+import type {
+  ArkBackend,
+  ArkServerInfo,
+  ArkTxEvent,
+  ArkVtxo,
+  BuiltTransfer,
+  ChainTip,
+  CommitmentAnchor,
+  InventoryBatch,
+  Outpoint,
+  PendingTxLookup,
+  RelativeDelay,
+  SignatureSlot,
+  SubmittedTx,
+  TransferInput,
+  TransferOutput,
+  VtxoFilter,
+  VtxoScriptInfo,
+} from './ark-backend.ts';
+import { classifyArk } from './errors.ts';
+
+export interface RealArkDeps {
+  readonly logger: Logger;
+  readonly resilience?: ResilienceOptions;
+}
+
+export async function createRealArk(endpoint: DaemonEndpoint, deps: RealArkDeps): Promise<ArkBackend> {
+  if (!endpoint.address) throw new StartupError('ARKD_URL', 'is required when ARKD_MODE is real');
+  return new RealArk(endpoint, deps);
+}
+
+/** Node has no EventSource; the SDK's stream needs one (installed on first subscription only). */
+function ensureEventSource(): void {
+  const globals = globalThis as { EventSource?: unknown };
+  globals.EventSource ??= EventSource;
+}
+
+/** BIP-68: a relative delay of 512 or more is in seconds, below it in blocks (arkd's convention). */
+export function relativeDelay(value: bigint): RelativeDelay {
+  return value >= 512n ? { type: 'seconds', value } : { type: 'blocks', value };
+}
+
+const key = (o: Outpoint) => `${o.txid}:${o.vout}`;
+
+/** The wire VTXO of the transaction stream and the indexer, as the providers hand it over. */
+interface WireVtxo {
+  outpoint: { txid: string; vout: number };
+  amount: string;
+  script: string;
+  createdAt: string;
+  expiresAt: string | null;
+  isPreconfirmed: boolean;
+  isSwept: boolean;
+  isSpent: boolean;
+  spentBy: string | null;
+  arkTxid?: string;
+  commitmentTxids: string[];
+}
+
+function fromWire(v: WireVtxo): ArkVtxo {
+  const arkTxid = v.arkTxid ?? '';
+  return {
+    outpoint: { txid: v.outpoint.txid, vout: v.outpoint.vout },
+    script: v.script,
+    amount: BigInt(v.amount),
+    createdAt: Number(v.createdAt),
+    expiresAt: v.expiresAt ? Number(v.expiresAt) : 0,
+    spent: v.isSpent,
+    ...(v.isSpent && arkTxid ? { spentBy: arkTxid } : {}),
+    createdBy: v.outpoint.txid,
+    preconfirmed: v.isPreconfirmed,
+    swept: v.isSwept,
+  };
+}
+
+function fromCoin(c: VirtualCoin): ArkVtxo {
+  const spent = Boolean(c.isSpent);
+  return {
+    outpoint: { txid: c.txid, vout: c.vout },
+    script: c.script,
+    amount: BigInt(c.value),
+    createdAt: Math.floor(c.createdAt.getTime() / 1000),
+    expiresAt: c.expiresAt ? Math.floor(c.expiresAt.getTime() / 1000) : 0,
+    spent,
+    ...(spent && c.arkTxId ? { spentBy: c.arkTxId } : {}),
+    createdBy: c.txid,
+    preconfirmed: Boolean(c.isPreconfirmed),
+    swept: Boolean(c.isSwept),
+  };
+}
+
+export class RealArk implements ArkBackend {
+  readonly name = 'arkd' as const;
+  readonly mode = 'real' as const;
+  readonly #endpoint: DaemonEndpoint;
+  readonly #guard: DaemonGuard;
+  readonly #logger: Logger;
+  #ark: RestArkProvider;
+  #indexer: RestIndexerProvider;
+  #info: ArkInfo | undefined;
+  readonly #streams = new Set<AbortController>();
+
+  constructor(endpoint: DaemonEndpoint, deps: RealArkDeps) {
+    this.#endpoint = endpoint;
+    this.#logger = deps.logger;
+    const url = endpoint.address ?? '';
+    this.#ark = new RestArkProvider(url);
+    this.#indexer = new RestIndexerProvider(url);
+    this.#guard = new DaemonGuard({
+      daemon: 'arkd',
+      timeoutMs: endpoint.timeoutMs,
+      logger: deps.logger,
+      classify: classifyArk,
+      ...endpoint.resilience,
+      ...deps.resilience,
+    });
+  }
+
+  async probe(): Promise<void> {
+    this.#info = await this.#guard.call('GetInfo', () => this.#ark.getInfo(), { retry: false });
+  }
+
+  status(): BackendStatus {
+    return { name: 'arkd', mode: 'real', address: this.#endpoint.address ?? '', ...this.#guard.status() };
+  }
+
+  async reconnect(): Promise<void> {
+    // REST has no connection to keep, but the providers cache the server's digest; new ones
+    // start clean, and the server info is read again on next use.
+    for (const stream of this.#streams) stream.abort();
+    this.#ark = new RestArkProvider(this.#endpoint.address ?? '');
+    this.#indexer = new RestIndexerProvider(this.#endpoint.address ?? '');
+    this.#info = undefined;
+    this.#guard.reset();
+  }
+
+  async close(): Promise<void> {
+    for (const stream of this.#streams) stream.abort();
+    this.#streams.clear();
+  }
+
+  async #serverInfo(): Promise<ArkInfo> {
+    this.#info ??= await this.#guard.call('GetInfo', () => this.#ark.getInfo());
+    return this.#info;
+  }
+
+  async getInfo(): Promise<ArkServerInfo> {
+    const info = await this.#guard.call('GetInfo', () => this.#ark.getInfo());
+    this.#info = info;
+    const fees = info.fees.intentFee as {
+      offchainInput?: string;
+      offchainOutput?: string;
+      onchainInput?: string;
+      onchainOutput?: string;
+    };
+    return {
+      signerPubkey: xOnly(info.signerPubkey),
+      network: info.network,
+      dust: info.dust,
+      unilateralExitDelay: relativeDelay(info.unilateralExitDelay),
+      boardingExitDelay: relativeDelay(info.boardingExitDelay),
+      checkpointTapscript: info.checkpointTapscript,
+      fees: {
+        txFeeRate: info.fees.txFeeRate ?? '',
+        intent: {
+          offchainInput: fees.offchainInput ?? '',
+          offchainOutput: fees.offchainOutput ?? '',
+          onchainInput: fees.onchainInput ?? '',
+          onchainOutput: fees.onchainOutput ?? '',
+        },
+      },
+      vtxoMinAmount: info.vtxoMinAmount,
+      vtxoMaxAmount: info.vtxoMaxAmount,
+      // arkd does not publish the batch lifetime; each VTXO carries its own expiresAt.
+      batchExpirySeconds: 0n,
+      version: info.version,
+    };
+  }
+
+  #script(info: ArkInfo, owner: string): DefaultVtxo.Script {
+    if (!/^[0-9a-f]{64}$/.test(owner))
+      throw new BackendError('arkd', 'rejected', `arkd: not an x-only public key: ${owner}`);
+    const delay = relativeDelay(info.unilateralExitDelay);
+    return new DefaultVtxo.Script({
+      pubKey: hex.decode(owner),
+      serverPubKey: hex.decode(xOnly(info.signerPubkey)),
+      csvTimelock: { type: delay.type, value: delay.value },
+    });
+  }
+
+  async vtxoScript(ownerPubkey: string): Promise<VtxoScriptInfo> {
+    const info = await this.#serverInfo();
+    const script = this.#script(info, ownerPubkey);
+    const prefix = info.network === 'bitcoin' ? 'ark' : 'tark';
+    return {
+      ownerPubkey,
+      pkScript: hex.encode(script.pkScript),
+      address: script.address(prefix, hex.decode(xOnly(info.signerPubkey))).encode(),
+    };
+  }
+
+  async buildTransfer(
+    inputs: readonly TransferInput[],
+    outputs: readonly TransferOutput[],
+  ): Promise<BuiltTransfer> {
+    const fail = (message: string, kind: 'rejected' | 'already_spent' | 'not_found' = 'rejected'): never => {
+      throw new BackendError('arkd', kind, `arkd buildTransfer: ${message}`);
+    };
+    if (inputs.length === 0 || outputs.length === 0) fail('a transfer needs inputs and outputs');
+    const info = await this.#serverInfo();
+    const totalIn = inputs.reduce((s, i) => s + i.amount, 0n);
+    const totalOut = outputs.reduce((s, o) => s + o.amount, 0n);
+    if (totalIn !== totalOut) fail(`inputs carry ${totalIn} sats but outputs ${totalOut}`);
+    for (const o of outputs)
+      if (o.amount < info.dust) fail(`output of ${o.amount} sats is below dust (${info.dust})`);
+    // The server's indexer is the truth about the inputs: they must exist, be unspent, hold
+    // the stated amount and be locked to the stated owner.
+    const known = new Map(
+      (await this.listVtxos({ outpoints: inputs.map((i) => i.outpoint) })).map((v) => [key(v.outpoint), v]),
+    );
+    const arkInputs: ArkTxInput[] = inputs.map((input) => {
+      const vtxo = known.get(key(input.outpoint)) ?? fail(`unknown VTXO ${key(input.outpoint)}`, 'not_found');
+      if (vtxo.spent || vtxo.swept) fail(`VTXO ${key(input.outpoint)} is already spent`, 'already_spent');
+      if (vtxo.amount !== input.amount)
+        fail(`VTXO ${key(input.outpoint)} holds ${vtxo.amount} sats, not ${input.amount}`);
+      const script = this.#script(info, input.ownerPubkey);
+      if (hex.encode(script.pkScript) !== vtxo.script)
+        fail(`VTXO ${key(input.outpoint)} is not locked to ${input.ownerPubkey}`);
+      return {
+        txid: input.outpoint.txid,
+        vout: input.outpoint.vout,
+        value: Number(input.amount),
+        tapLeafScript: script.forfeit(),
+        tapTree: script.encode(),
+      };
+    });
+    const scripts = outputs.map((o) => this.#script(info, o.ownerPubkey).pkScript);
+    const unroll = CSVMultisigTapscript.decode(hex.decode(info.checkpointTapscript));
+    const { arkTx, checkpoints } = buildOffchainTx(
+      arkInputs,
+      outputs.map((o, i) => ({ script: scripts[i]!, amount: o.amount })),
+      unroll,
+    );
+    const signatures: SignatureSlot[] = [
+      ...inputs.map((input, i) => ({
+        tx: 'ark' as const,
+        checkpoint: 0,
+        inputIndex: i,
+        pubkey: input.ownerPubkey,
+      })),
+      ...inputs.map((input, i) => ({
+        tx: 'checkpoint' as const,
+        checkpoint: i,
+        inputIndex: 0,
+        pubkey: input.ownerPubkey,
+      })),
+    ];
+    return {
+      arkTxid: arkTx.id,
+      arkPsbt: base64.encode(arkTx.toPSBT()),
+      checkpointPsbts: checkpoints.map((c) => base64.encode(c.toPSBT())),
+      inputs: [...inputs],
+      outputs: outputs.map((o, i) => ({ ...o, vout: i, pkScript: hex.encode(scripts[i]!) })),
+      signatures,
+    };
+  }
+
+  async submitTx(signedArkPsbt: string, checkpointPsbts: readonly string[]): Promise<SubmittedTx> {
+    const r = await this.#guard.call(
+      'SubmitTx',
+      () => this.#ark.submitTx(signedArkPsbt, [...checkpointPsbts]),
+      {
+        idempotent: false,
+      },
+    );
+    return { arkTxid: r.arkTxid, finalArkPsbt: r.finalArkTx, signedCheckpointPsbts: r.signedCheckpointTxs };
+  }
+
+  async finalizeTx(arkTxid: string, finalCheckpointPsbts: readonly string[]): Promise<void> {
+    await this.#guard.call('FinalizeTx', () => this.#ark.finalizeTx(arkTxid, [...finalCheckpointPsbts]));
+  }
+
+  /**
+   * arkd's own GetPendingTx needs an intent proof signed by every input's owner, which the
+   * gateway cannot produce for its users' VTXOs; the indexer tells the same story: a VTXO held
+   * by a pending tx carries that tx's id while still unspent, a finalized one is spent.
+   */
+  async getPendingTx(arkTxid: string, inputs: readonly Outpoint[]): Promise<PendingTxLookup> {
+    if (inputs.length === 0) return { state: 'unknown' };
+    const { vtxos } = await this.#guard.call('GetVtxos', () =>
+      this.#indexer.getVtxos({ outpoints: [...inputs] }),
+    );
+    const mine = vtxos.filter((v) => v.arkTxId === arkTxid);
+    if (mine.length === 0) return { state: 'unknown' };
+    if (mine.some((v) => v.isSpent)) return { state: 'finalized', arkTxid };
+    const arkTxs = await this.#guard.call('GetVirtualTxs', () => this.#indexer.getVirtualTxs([arkTxid]));
+    const finalArkPsbt = arkTxs.txs[0];
+    if (!finalArkPsbt) return { state: 'unknown' };
+    const tx = Transaction.fromPSBT(base64.decode(finalArkPsbt));
+    const checkpointIds: string[] = [];
+    for (let i = 0; i < tx.inputsLength; i++) {
+      const prev = tx.getInput(i).txid;
+      if (prev) checkpointIds.push(hex.encode(prev));
+    }
+    const checkpoints = await this.#guard.call('GetVirtualTxs', () =>
+      this.#indexer.getVirtualTxs(checkpointIds),
+    );
+    return { state: 'pending', arkTxid, finalArkPsbt, signedCheckpointPsbts: checkpoints.txs };
+  }
+
+  async listVtxos(filter: VtxoFilter): Promise<ArkVtxo[]> {
+    const scripts = filter.scripts ?? [];
+    const outpoints = filter.outpoints ?? [];
+    if (scripts.length === 0 && outpoints.length === 0) {
+      throw new BackendError('arkd', 'rejected', 'arkd GetVtxos: one of scripts or outpoints is required');
+    }
+    const query = (part: { scripts: string[] } | { outpoints: Outpoint[] }) =>
+      this.#guard.call('GetVtxos', () =>
+        this.#indexer.getVtxos({
+          ...part,
+          ...(filter.spendableOnly ? { spendableOnly: true } : {}),
+        } as Parameters<RestIndexerProvider['getVtxos']>[0]),
+      );
+    const results = await Promise.all([
+      ...(scripts.length ? [query({ scripts: [...scripts] })] : []),
+      ...(outpoints.length ? [query({ outpoints: [...outpoints] })] : []),
+    ]);
+    const seen = new Map<string, ArkVtxo>();
+    for (const r of results) for (const c of r.vtxos) seen.set(`${c.txid}:${c.vout}`, fromCoin(c));
+    return [...seen.values()];
+  }
+
+  async createInventoryBatch(): Promise<InventoryBatch> {
+    // A batch is arkd's round protocol (intent, MuSig2 tree signing, forfeits) run by a wallet
+    // holding the inventory key; the interface gives this client no key to sign with.
+    throw new BackendError(
+      'arkd',
+      'rejected',
+      'arkd createInventoryBatch: joining a batch needs the inventory wallet, which the real client does not have yet',
+    );
+  }
+
+  async getChainTip(): Promise<ChainTip> {
+    throw new BackendError(
+      'arkd',
+      'rejected',
+      'arkd getChainTip: arkd publishes no chain tip; an esplora/bitcoind source is needed',
+    );
+  }
+
+  async getCommitmentAnchor(): Promise<CommitmentAnchor | undefined> {
+    // arkd's API has no "latest commitment" query; the settlement job learns them from the stream.
+    return undefined;
+  }
+
+  subscribeTransactions(onEvent: (event: ArkTxEvent) => void, onError?: (error: Error) => void): Unsubscribe {
+    ensureEventSource();
+    const controller = new AbortController();
+    this.#streams.add(controller);
+    const stop = () => {
+      controller.abort();
+      this.#streams.delete(controller);
+    };
+    const stream = this.#ark.getTransactionsStream(controller.signal);
+    void (async () => {
+      try {
+        for await (const n of stream) {
+          if (controller.signal.aborted) break;
+          const tx = n.arkTx ?? n.commitmentTx;
+          if (!tx) continue;
+          const wire = tx as unknown as { txid: string; spentVtxos: WireVtxo[]; spendableVtxos: WireVtxo[] };
+          onEvent({
+            type: n.arkTx ? 'ark_tx' : 'commitment_tx',
+            txid: wire.txid,
+            spent: wire.spentVtxos.map((v) => ({ txid: v.outpoint.txid, vout: v.outpoint.vout })),
+            created: wire.spendableVtxos.map(fromWire),
+          });
+        }
+        if (!controller.signal.aborted) throw new Error('stream ended');
+      } catch (raw) {
+        if (controller.signal.aborted) return;
+        const c = classifyArk(raw);
+        this.#logger.warn({ daemon: 'arkd', kind: c.kind }, `arkd transaction stream broke: ${c.message}`);
+        onError?.(
+          new BackendError(
+            'arkd',
+            c.kind === 'rejected' ? 'unavailable' : c.kind,
+            `arkd GetTransactionsStream: ${c.message}`,
+          ),
+        );
+      } finally {
+        this.#streams.delete(controller);
+      }
+    })();
+    return stop;
+  }
+}
+
+/** arkd publishes its signer key compressed (33 bytes); scripts use the x-only form. */
+function xOnly(pubkey: string): string {
+  return pubkey.length === 66 ? pubkey.slice(2) : pubkey;
+}

@@ -1,0 +1,142 @@
+// Read-only operational views: /health/comprehensive, /monitoring/*, /stats, /jobs.
+import { Type } from 'typebox';
+import { recentJobLogs, type JobStatus } from '../../jobs/index.ts';
+import { JOB_STATUSES } from '../../jobs/job-log.ts';
+import { HttpError } from '../errors.ts';
+import type { HttpServer, RoutePlugin } from '../server.ts';
+import { comprehensiveHealth, ledgerCounts, processInfo, type OperationsDeps } from './operations.ts';
+
+const Limit = Type.Integer({ minimum: 1, maximum: 1000, default: 100 });
+const StatusFilter = Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)));
+
+function jobView(entry: Awaited<ReturnType<typeof recentJobLogs>>[number]) {
+  return {
+    id: entry.id,
+    job_id: entry.jobId,
+    queue: entry.queue,
+    job_name: entry.jobName,
+    status: entry.status,
+    attempt: entry.attempt,
+    instance: entry.instanceId,
+    started_at: new Date(entry.startedAt).toISOString(),
+    finished_at: entry.finishedAt === null ? null : new Date(entry.finishedAt).toISOString(),
+    duration_ms: entry.durationMs,
+    error: entry.error,
+  };
+}
+
+export { jobView };
+
+export function monitoringRoutes(deps: OperationsDeps): RoutePlugin {
+  return async (app: HttpServer) => {
+    app.get(
+      '/health/comprehensive',
+      {
+        schema: {
+          summary: 'Full system health; 503 while monitoring is not running or a critical dependency is down',
+          tags: ['monitoring'],
+        },
+      },
+      async (_request, reply) => {
+        const report = await comprehensiveHealth(deps);
+        const ok = deps.monitoring.running && report.status !== 'unhealthy';
+        return reply.status(ok ? 200 : 503).send(report);
+      },
+    );
+
+    app.get(
+      '/monitoring/stats',
+      { schema: { summary: 'The monitoring service: state, last sample, rules', tags: ['monitoring'] } },
+      async () => {
+        const statuses = await deps.alerts.statuses();
+        return {
+          running: deps.monitoring.running,
+          started_at: deps.monitoring.startedAt ? new Date(deps.monitoring.startedAt).toISOString() : null,
+          last_sample: deps.sampler.last ?? null,
+          rules: statuses.length,
+          rules_enabled: statuses.filter((s) => s.enabled).length,
+          alerts_firing: statuses.filter((s) => s.state === 'firing').length,
+          process: processInfo(deps),
+        };
+      },
+    );
+
+    app.get(
+      '/monitoring/alerts',
+      {
+        schema: {
+          summary: 'Alerts firing now and the recent history',
+          tags: ['monitoring'],
+          querystring: Type.Object({ limit: Limit }, { additionalProperties: false }),
+        },
+      },
+      async (request) => ({
+        firing: await deps.alerts.firing(),
+        history: await deps.alerts.history(request.query.limit),
+      }),
+    );
+
+    app.get(
+      '/monitoring/cache/stats',
+      { schema: { summary: 'Read cache hits and misses', tags: ['monitoring'] } },
+      async () => deps.cache.stats(),
+    );
+
+    app.get(
+      '/stats',
+      { schema: { summary: 'Roll-up of the system: process, queues, ledger, alerts', tags: ['monitoring'] } },
+      async () => ({
+        process: processInfo(deps),
+        queues: await deps.queue.stats().catch(() => null),
+        ledger: await ledgerCounts(deps),
+        alerts_firing: (await deps.alerts.firing()).map((a) => a.rule),
+      }),
+    );
+
+    app.get(
+      '/jobs',
+      {
+        schema: {
+          summary: 'Recent job attempts, newest first',
+          tags: ['jobs'],
+          querystring: Type.Object(
+            { limit: Limit, status: Type.Optional(StatusFilter) },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request) => {
+        const { limit, status } = request.query;
+        const entries = await recentJobLogs(deps.database, {
+          limit,
+          ...(status ? { status: status as JobStatus } : {}),
+        });
+        return { jobs: entries.map(jobView) };
+      },
+    );
+
+    app.get(
+      '/jobs/:id',
+      {
+        schema: {
+          summary: 'Every attempt of one job',
+          tags: ['jobs'],
+          params: Type.Object({
+            id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.-]+$' }),
+          }),
+        },
+      },
+      async (request) => {
+        const attempts = await recentJobLogs(deps.database, { jobId: request.params.id, limit: 1000 });
+        if (attempts.length === 0) throw new HttpError('not_found', `no job ${request.params.id}`);
+        const latest = attempts[0]!;
+        return {
+          job_id: latest.jobId,
+          job_name: latest.jobName,
+          status: latest.status,
+          attempts: attempts.map(jobView).reverse(),
+        };
+      },
+    );
+  };
+}

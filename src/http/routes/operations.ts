@@ -1,0 +1,87 @@
+// What the operator routes read and act on, gathered once by the composition root.
+import type { Config } from '../../config.ts';
+import type { JobQueue } from '../../jobs/index.ts';
+import type { AlertEngine } from '../../monitoring/alerts.ts';
+import type { Cache } from '../../monitoring/cache.ts';
+import type { HealthRegistry } from '../../monitoring/health.ts';
+import type { MonitoringService } from '../../monitoring/monitoring-service.ts';
+import type { SystemSampler } from '../../monitoring/system-sampler.ts';
+import type { ServiceRegistry } from '../../operations/services.ts';
+import type { Database } from '../../store/database.ts';
+import { VERSION } from '../../version.ts';
+
+export interface OperationsDeps {
+  readonly config: Config;
+  readonly database: Database;
+  readonly queue: JobQueue;
+  readonly health: HealthRegistry;
+  readonly alerts: AlertEngine;
+  readonly monitoring: MonitoringService;
+  readonly sampler: SystemSampler;
+  readonly cache: Cache;
+  readonly services: ServiceRegistry;
+  readonly startedAt: Date;
+  readonly backupDir: string;
+}
+
+/** Counts the roll-ups (/stats, dashboard) show, cached briefly: they scan whole tables. */
+export async function ledgerCounts(deps: OperationsDeps) {
+  return deps.cache.wrap('ops:ledger-counts', 5_000, async () => {
+    const db = deps.database.db;
+    const [vtxos, sessions, intents] = await Promise.all([
+      db
+        .selectFrom('vtxos')
+        .select(['status', 'asset_id', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy(['status', 'asset_id'])
+        .execute(),
+      db
+        .selectFrom('signing_sessions')
+        .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('state')
+        .execute(),
+      db
+        .selectFrom('intents')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('created_at', '>=', Date.now() - 86_400_000)
+        .groupBy('status')
+        .execute(),
+    ]);
+    return {
+      vtxos: vtxos.map((r) => ({ status: r.status, asset: r.asset_id, count: Number(r.n) })),
+      sessions: Object.fromEntries(sessions.map((r) => [r.state, Number(r.n)])),
+      intents_24h: Object.fromEntries(intents.map((r) => [r.status, Number(r.n)])),
+    };
+  });
+}
+
+export function processInfo(deps: OperationsDeps) {
+  return {
+    version: VERSION,
+    instance: deps.config.instanceId,
+    node: process.version,
+    pid: process.pid,
+    uptime_s: Math.floor((Date.now() - deps.startedAt.getTime()) / 1000),
+    rss_bytes: process.memoryUsage.rss(),
+  };
+}
+
+export async function comprehensiveHealth(deps: OperationsDeps) {
+  const [health, firing, queues] = await Promise.all([
+    deps.health.report(),
+    deps.alerts.firing(),
+    deps.queue
+      .stats()
+      .catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) })),
+  ]);
+  return {
+    status: health.status,
+    process: processInfo(deps),
+    dependencies: health.dependencies,
+    monitoring: { running: deps.monitoring.running, last_sample: deps.sampler.last ?? null },
+    alerts_firing: firing,
+    queues,
+    services: deps.services.statuses(),
+    cache: await deps.cache.stats(),
+    checked_at: health.checked_at,
+  };
+}

@@ -1,0 +1,119 @@
+// Builds the monitoring side of a process: system sampler, alert engine, monitoring service,
+// read cache, Prometheus families and exporter. The composition root calls this once.
+import type { Config } from '../config.ts';
+import { StartupError } from '../errors.ts';
+import type { JobQueue } from '../jobs/index.ts';
+import type { Logger } from '../logging.ts';
+import type { Database } from '../store/database.ts';
+import { alertRules } from './alert-rules.ts';
+import { AlertEngine } from './alerts.ts';
+import { createCache, type Cache } from './cache.ts';
+import type { HealthRegistry } from './health.ts';
+import { Metrics } from './metrics.ts';
+import { startMetricsServer, type MetricsServer } from './metrics-server.ts';
+import { MonitoringService } from './monitoring-service.ts';
+import { SystemSampler } from './system-sampler.ts';
+
+export interface Monitoring {
+  readonly metrics: Metrics;
+  readonly sampler: SystemSampler;
+  readonly alerts: AlertEngine;
+  readonly service: MonitoringService;
+  readonly cache: Cache;
+  exporter: MetricsServer | undefined;
+  stop(): Promise<void>;
+}
+
+export interface MonitoringDeps {
+  readonly config: Config;
+  readonly database: Database;
+  readonly queue: JobQueue;
+  readonly health: HealthRegistry;
+  readonly logger: Logger;
+  readonly role: string;
+  /** Judge alert rules here (API processes, which see every dependency the rules read). */
+  readonly evaluateAlerts: boolean;
+}
+
+export async function createMonitoring(deps: MonitoringDeps): Promise<Monitoring> {
+  const { config, database, logger } = deps;
+  const m = config.monitoring;
+  const sampler = new SystemSampler(config.dataDir);
+  const alerts = new AlertEngine({
+    database,
+    rules: alertRules({ inventoryCritical: m.inventoryCritical }),
+    logger: logger.child({ component: 'alerts' }),
+    instanceId: config.instanceId,
+    ...(m.alertWebhookUrl ? { webhookUrl: m.alertWebhookUrl.reveal() } : {}),
+  });
+  const service = new MonitoringService({
+    database,
+    health: deps.health,
+    sampler,
+    alerts,
+    logger: logger.child({ component: 'monitoring' }),
+    instanceId: config.instanceId,
+    role: deps.role,
+    sampleEveryMs: m.sampleIntervalMs,
+    evaluateEveryMs: m.evaluateIntervalMs,
+    evaluateAlerts: deps.evaluateAlerts,
+  });
+  const cache = createCache(config.redis, config.jobs.prefix);
+  const metrics = new Metrics({ instance: config.instanceId });
+  metrics.sources.system = () => sampler.last;
+  metrics.sources.queues = async () =>
+    (await deps.queue.stats()) as unknown as Record<string, Record<string, number>>;
+  metrics.sources.health = () => service.lastHealth;
+  metrics.sources.alerts = async () =>
+    (await alerts.statuses()).map((s) => ({
+      rule: s.rule,
+      severity: s.severity,
+      firing: s.state === 'firing',
+    }));
+  metrics.sources.vtxos = async () =>
+    (
+      await database.db
+        .selectFrom('vtxos')
+        .select(['status', 'asset_id', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy(['status', 'asset_id'])
+        .execute()
+    ).map((r) => ({ status: r.status, asset: r.asset_id, count: Number(r.n) }));
+  metrics.sources.sessions = async () =>
+    (
+      await database.db
+        .selectFrom('signing_sessions')
+        .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('state')
+        .execute()
+    ).map((r) => ({ state: r.state, count: Number(r.n) }));
+
+  const monitoring: Monitoring = {
+    metrics,
+    sampler,
+    alerts,
+    service,
+    cache,
+    exporter: undefined,
+    async stop() {
+      await service.stop();
+      await monitoring.exporter?.close();
+      monitoring.exporter = undefined;
+      sampler.stop();
+      await cache.close();
+    },
+  };
+  if (config.metrics.enabled) {
+    try {
+      monitoring.exporter = await startMetricsServer(metrics, m.metricsHost, config.metrics.port, logger);
+    } catch (error) {
+      await cache.close();
+      sampler.stop();
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new StartupError(
+        'METRICS_PORT',
+        `cannot listen on ${m.metricsHost}:${config.metrics.port} (${code})`,
+      );
+    }
+  }
+  return monitoring;
+}

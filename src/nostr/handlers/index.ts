@@ -1,0 +1,29 @@
+// The registry of 31500 service actions. A later issue adds its action by writing
+// handlers/<action>.ts (see action.ts for the contract) and listing it below.
+import type { Database } from '../../store/database.ts';
+import type { KeyRing } from '../keys.ts';
+import type { AnyAction } from './action.ts';
+import { infoAction } from './info.ts';
+
+export type { ServiceAction, ServiceContext, AnyAction } from './action.ts';
+export { defineAction } from './action.ts';
+
+export interface ServiceActionDeps {
+  readonly database: Database;
+  readonly keys: KeyRing;
+  readonly allowNip04: boolean;
+  readonly limits: Record<string, number>;
+}
+
+export function serviceActions(
+  deps: ServiceActionDeps,
+  extra: readonly AnyAction[] = [],
+): ReadonlyMap<string, AnyAction> {
+  const registry = new Map<string, AnyAction>();
+  const actions: AnyAction[] = [infoAction({ ...deps, actions: () => [...registry.keys()] }), ...extra];
+  for (const action of actions) {
+    if (registry.has(action.name)) throw new Error(`service action ${action.name} is defined twice`);
+    registry.set(action.name, action);
+  }
+  return registry;
+}
