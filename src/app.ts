@@ -9,7 +9,8 @@ import { systemRoutes } from './http/routes/system.ts';
 import { queueRoutes } from './http/routes/queue.ts';
 import { backendRoutes } from './http/routes/backends.ts';
 import { nostrRoutes } from './http/routes/nostr.ts';
-import { adminGuard } from './http/admin-auth.ts';
+import { adminGuard, type AdminAccess } from './http/admin-auth.ts';
+import { auditHook } from './http/audit.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { monitoringRoutes } from './http/routes/monitoring.ts';
 import type { OperationsDeps } from './http/routes/operations.ts';
@@ -263,6 +264,12 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       });
     }
 
+    // One guard for every admin and operational route, so failed attempts count together.
+    const admin: AdminAccess = {
+      guard: adminGuard(config.adminApiKey, { maxFailures: config.adminAuthMaxFailures }),
+      audit: auditHook(database),
+      configured: config.adminApiKey !== undefined,
+    };
     const operations: OperationsDeps = {
       config,
       database,
@@ -292,13 +299,10 @@ export async function startGateway(config: Config, options: StartOptions): Promi
             readinessChecks: ['database', queue.kind === 'bullmq' ? 'redis' : 'queue'],
           }),
           queueRoutes(queue),
-          backendRoutes({ backends, adminKey: config.adminApiKey }),
-          ...(nostr ? [nostrRoutes(nostr, config.adminApiKey)] : []),
+          backendRoutes({ backends, admin }),
+          ...(nostr ? [nostrRoutes(nostr, admin)] : []),
           monitoringRoutes(operations),
-          adminRoutes(
-            operations,
-            adminGuard(config.adminApiKey, { maxFailures: config.adminAuthMaxFailures }),
-          ),
+          adminRoutes(operations, admin),
         ],
         { metrics: monitoring.metrics },
       );

@@ -55,3 +55,11 @@ export function adminGuard(key: Secret | undefined, options: AdminGuardOptions =
     }
   };
 }
+
+/** What routes behind the admin key need: the guard, and the audit hook that records each call. */
+export interface AdminAccess {
+  readonly guard: AdminGuard;
+  readonly audit: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** false when ADMIN_API_KEY is unset (the guard then refuses everything). */
+  readonly configured: boolean;
+}

@@ -55,9 +55,8 @@ export interface RelayConnectionOptions {
 
 const short = (text: unknown) => String(text).slice(0, 300);
 
-export class RelayConnection {
-  readonly url: string;
-  readonly counters: RelayCounters = {
+export function emptyRelayCounters(): RelayCounters {
+  return {
     connects: 0,
     disconnects: 0,
     eventsReceived: 0,
@@ -67,6 +66,11 @@ export class RelayConnection {
     closed: 0,
     auths: 0,
   };
+}
+
+export class RelayConnection {
+  readonly url: string;
+  readonly counters: RelayCounters = emptyRelayCounters();
   readonly #options: RelayConnectionOptions;
   readonly #logger: Logger;
   #socket: WebSocket | undefined;

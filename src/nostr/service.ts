@@ -13,7 +13,7 @@ import type { NostrCore } from './core.ts';
 import { EmbeddedRelay } from './embedded-relay.ts';
 import { Intake, type IntakeCounters } from './intake.ts';
 import { npubOf } from './keys.ts';
-import type { RelaySnapshot } from './relay-connection.ts';
+import { emptyRelayCounters, type RelaySnapshot } from './relay-connection.ts';
 import { RelaySupervisor } from './supervisor.ts';
 
 export const INTAKE_GATE = 'intake';
@@ -244,16 +244,7 @@ export class NostrService {
           connected_since: null,
           next_retry_at: null,
           last_error: null,
-          counters: {
-            connects: 0,
-            disconnects: 0,
-            eventsReceived: 0,
-            eventsPublished: 0,
-            publishFailures: 0,
-            notices: 0,
-            closed: 0,
-            auths: 0,
-          },
+          counters: emptyRelayCounters(),
           cursor: null,
         })),
       intake: { ...this.intake.counters } as IntakeCounters & Record<string, number>,

@@ -9,6 +9,7 @@ import { createBackends, type Backends } from '../../src/backends/index.ts';
 import type { LightningBackend } from '../../src/backends/lnd/lightning-backend.ts';
 import { BackendError, type BackendStatus } from '../../src/backends/types.ts';
 import { loadConfig } from '../../src/config.ts';
+import { adminGuard } from '../../src/http/admin-auth.ts';
 import { backendRoutes } from '../../src/http/routes/backends.ts';
 import { systemRoutes } from '../../src/http/routes/system.ts';
 import { createHttpServer } from '../../src/http/server.ts';
@@ -66,7 +67,15 @@ async function setup(env: Record<string, string> = {}, real?: { lnd: () => Promi
       health,
       readinessChecks: [],
     }),
-    backendRoutes({ backends, adminKey: config.adminApiKey }),
+    backendRoutes({
+      backends,
+      // The audit log is tested with the admin API; these tests are about the routes.
+      admin: {
+        guard: adminGuard(config.adminApiKey),
+        audit: async () => {},
+        configured: config.adminApiKey !== undefined,
+      },
+    }),
   ]);
   cleanup.push(async () => {
     await app.close();

@@ -89,6 +89,21 @@ describe('admin API', () => {
     ]);
   });
 
+  it('audits the operational endpoints behind the key too, sharing one failure count', async () => {
+    await call('POST', '/grpc/reconnect/lnd');
+    await call('GET', '/grpc/reconnect/arkd', { key: 'not-the-key' });
+    const rows = await gateway.database.db
+      .selectFrom('admin_audit_log')
+      .select(['path', 'status_code'])
+      .where('path', 'like', '/grpc/reconnect/%')
+      .orderBy('id', 'asc')
+      .execute();
+    expect(rows).toEqual([
+      { path: '/grpc/reconnect/lnd', status_code: 200 },
+      { path: '/grpc/reconnect/arkd', status_code: 401 },
+    ]);
+  });
+
   it.each([
     ['POST', '/admin/maintenance/cleanup', { days: -1 }],
     ['POST', '/admin/maintenance/cleanup', { days: 0, dry_run: false }],

@@ -8,37 +8,36 @@ import { createBackup } from '../../operations/backup.ts';
 import { cleanupOldData, databaseStats } from '../../operations/maintenance.ts';
 import { ProfileBusyError, profileCpu } from '../../operations/profile.ts';
 import { UnknownServiceError } from '../../operations/services.ts';
-import { ADMIN_SECURITY, type AdminGuard } from '../admin-auth.ts';
-import { auditHook } from '../audit.ts';
+import { ADMIN_SECURITY, type AdminAccess } from '../admin-auth.ts';
 import { HttpError } from '../errors.ts';
 import type { HttpServer, RoutePlugin } from '../server.ts';
 import { jobView } from './monitoring.ts';
 import { comprehensiveHealth, ledgerCounts, processInfo, type OperationsDeps } from './operations.ts';
 
 const NoExtra = { additionalProperties: false } as const;
-function admin(summary: string): {
+function adminSchema(summary: string): {
   schema: { summary: string; tags: string[]; security: typeof ADMIN_SECURITY };
 };
-function admin<S extends object>(
+function adminSchema<S extends object>(
   summary: string,
   extra: S,
 ): { schema: S & { summary: string; tags: string[]; security: typeof ADMIN_SECURITY } };
-function admin(summary: string, extra: object = {}) {
+function adminSchema(summary: string, extra: object = {}) {
   return { schema: { summary, tags: ['admin'], security: ADMIN_SECURITY, ...extra } };
 }
 
-export function adminRoutes(deps: OperationsDeps, guard: AdminGuard): RoutePlugin {
+export function adminRoutes(deps: OperationsDeps, admin: AdminAccess): RoutePlugin {
   return async (app: HttpServer) => {
-    app.addHook('onRequest', guard);
-    app.addHook('onResponse', auditHook(deps.database));
+    app.addHook('onRequest', admin.guard);
+    app.addHook('onResponse', admin.audit);
 
-    app.get('/admin/health/comprehensive', admin('Full system health'), async () =>
+    app.get('/admin/health/comprehensive', adminSchema('Full system health'), async () =>
       comprehensiveHealth(deps),
     );
 
     app.get(
       '/admin/metrics/system',
-      admin('System samples (CPU, memory, disk, event loop) of every instance', {
+      adminSchema('System samples (CPU, memory, disk, event loop) of every instance', {
         querystring: Type.Object({ hours: Type.Integer({ minimum: 1, maximum: 720, default: 24 }) }, NoExtra),
       }),
       async (request) => {
@@ -69,7 +68,7 @@ export function adminRoutes(deps: OperationsDeps, guard: AdminGuard): RoutePlugi
 
     app.get(
       '/admin/alerts',
-      admin('Alerts firing and their history', {
+      adminSchema('Alerts firing and their history', {
         querystring: Type.Object(
           { limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) },
           NoExtra,
@@ -83,7 +82,7 @@ export function adminRoutes(deps: OperationsDeps, guard: AdminGuard): RoutePlugi
 
     app.get(
       '/admin/alerts/rules',
-      admin('Every alert rule with its threshold, state and toggle'),
+      adminSchema('Every alert rule with its threshold, state and toggle'),
       async () => ({
         rules: await deps.alerts.statuses(),
       }),
@@ -91,7 +90,7 @@ export function adminRoutes(deps: OperationsDeps, guard: AdminGuard): RoutePlugi
 
     app.post(
       '/admin/alerts/rules/:rule_name/toggle',
-      admin('Turn an alert rule on or off', {
+      adminSchema('Turn an alert rule on or off', {
         params: Type.Object({ rule_name: Type.String({ minLength: 1, maxLength: 64 }) }),
       }),
       async (request) => {
@@ -106,7 +105,7 @@ export function adminRoutes(deps: OperationsDeps, guard: AdminGuard): RoutePlugi
 
     app.post(
       '/admin/maintenance/cleanup',
-      admin(
+      adminSchema(
         'Remove old operational rows (job logs, samples, alert history, audit log); dry_run reports only',
         {
           body: Type.Object(
@@ -120,7 +119,7 @@ export function adminRoutes(deps: OperationsDeps, guard: AdminGuard): RoutePlugi
 
     app.get(
       '/admin/logs/recent',
-      admin('Recent job attempts from the job log', {
+      adminSchema('Recent job attempts from the job log', {
         querystring: Type.Object(
           {
             limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
@@ -139,20 +138,24 @@ export function adminRoutes(deps: OperationsDeps, guard: AdminGuard): RoutePlugi
       },
     );
 
-    app.get('/admin/database/stats', admin('Rows and bytes per table'), async () =>
+    app.get('/admin/database/stats', adminSchema('Rows and bytes per table'), async () =>
       databaseStats(deps.database),
     );
 
-    app.get('/admin/services/status', admin('Internal services, queues and dependencies'), async () => ({
-      services: deps.services.statuses(),
-      queues: await deps.queue.stats().catch(() => null),
-      dependencies: (await deps.health.report()).dependencies,
-      process: processInfo(deps),
-    }));
+    app.get(
+      '/admin/services/status',
+      adminSchema('Internal services, queues and dependencies'),
+      async () => ({
+        services: deps.services.statuses(),
+        queues: await deps.queue.stats().catch(() => null),
+        dependencies: (await deps.health.report()).dependencies,
+        process: processInfo(deps),
+      }),
+    );
 
     app.get(
       '/admin/jobs/statistics',
-      admin('Attempts, failures and durations per job over a window', {
+      adminSchema('Attempts, failures and durations per job over a window', {
         querystring: Type.Object({ hours: Type.Integer({ minimum: 1, maximum: 720, default: 24 }) }, NoExtra),
       }),
       async (request) => ({
@@ -161,7 +164,7 @@ export function adminRoutes(deps: OperationsDeps, guard: AdminGuard): RoutePlugi
       }),
     );
 
-    app.get('/admin/dashboard/summary', admin('One-screen summary for operators'), async () => {
+    app.get('/admin/dashboard/summary', adminSchema('One-screen summary for operators'), async () => {
       const [health, firing, queues, ledger] = await Promise.all([
         deps.health.report(),
         deps.alerts.firing(),
@@ -180,7 +183,7 @@ export function adminRoutes(deps: OperationsDeps, guard: AdminGuard): RoutePlugi
 
     app.get(
       '/admin/performance/profile',
-      admin('A CPU profile of this process over a few seconds: the functions that used the most CPU', {
+      adminSchema('A CPU profile of this process over a few seconds: the functions that used the most CPU', {
         querystring: Type.Object({ seconds: Type.Integer({ minimum: 1, maximum: 30, default: 5 }) }, NoExtra),
       }),
       async (request) => {
@@ -195,7 +198,7 @@ export function adminRoutes(deps: OperationsDeps, guard: AdminGuard): RoutePlugi
 
     app.post(
       '/admin/restart/service',
-      admin('Stop and start an internal service (for example nostr-intake, monitoring)', {
+      adminSchema('Stop and start an internal service (for example nostr-intake, monitoring)', {
         body: Type.Object({ service: Type.String({ minLength: 1, maxLength: 64 }) }, NoExtra),
       }),
       async (request) => {
@@ -210,7 +213,7 @@ export function adminRoutes(deps: OperationsDeps, guard: AdminGuard): RoutePlugi
 
     app.post(
       '/admin/backup/create',
-      admin('Back the database up into BACKUP_DIR (owner-only files)', {
+      adminSchema('Back the database up into BACKUP_DIR (owner-only files)', {
         body: Type.Object(
           { type: Type.Union([Type.Literal('full'), Type.Literal('schema')], { default: 'full' }) },
           NoExtra,

@@ -2,16 +2,15 @@
 // state, last error), `POST|GET /grpc/reconnect/{service}` (admin key; GET because the operator
 // guide uses it), and, only when Lightning is simulated, the simulator's controls under /sim.
 import { Type } from 'typebox';
-import type { Secret } from '../../config.ts';
 import type { Backends } from '../../backends/index.ts';
 import { BACKEND_NAMES, BackendError, type BackendName, type BackendStatus } from '../../backends/types.ts';
-import { ADMIN_SECURITY, adminGuard, type AdminGuard } from '../admin-auth.ts';
+import { ADMIN_SECURITY, type AdminAccess, type AdminGuard } from '../admin-auth.ts';
 import { HttpError } from '../errors.ts';
 import type { HttpServer, RoutePlugin } from '../server.ts';
 
 export interface BackendRoutesDeps {
   readonly backends: Backends;
-  readonly adminKey: Secret | undefined;
+  readonly admin: AdminAccess;
 }
 
 const Service = Type.Union(BACKEND_NAMES.map((n) => Type.Literal(n)));
@@ -114,8 +113,8 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /** Sim controls: the admin key when one is set; without one, loopback callers only. */
-function simGuard(adminKey: Secret | undefined): AdminGuard {
-  if (adminKey) return adminGuard(adminKey);
+function simGuard(admin: AdminAccess): AdminGuard {
+  if (admin.configured) return admin.guard;
   return async (request) => {
     if (!LOOPBACK.has(request.ip)) {
       throw new HttpError(
@@ -175,7 +174,8 @@ export function backendRoutes(deps: BackendRoutesDeps): RoutePlugin {
         params: Type.Object({ service: Service }),
         response: { 200: DaemonBody, 503: DaemonBody },
       },
-      preHandler: adminGuard(deps.adminKey),
+      onRequest: deps.admin.guard,
+      onResponse: deps.admin.audit,
       handler: async (request, reply) => {
         const backend = backends.get(request.params.service);
         try {
@@ -193,7 +193,7 @@ export function backendRoutes(deps: BackendRoutesDeps): RoutePlugin {
     const sim = backends.sim;
     const lightning = sim?.lightning;
     if (!sim || !lightning) return;
-    const simPre = simGuard(deps.adminKey);
+    const simPre = simGuard(deps.admin);
     const simSchema = (summary: string) => ({ summary, tags: ['simulator'], security: ADMIN_SECURITY });
 
     app.post(
@@ -206,7 +206,7 @@ export function backendRoutes(deps: BackendRoutesDeps): RoutePlugin {
             { additionalProperties: false },
           ),
         },
-        preHandler: simPre,
+        onRequest: simPre,
       },
       async (request) => plain(await lightning.payInvoice(request.body.invoice).catch(simError)),
     );
@@ -220,13 +220,13 @@ export function backendRoutes(deps: BackendRoutesDeps): RoutePlugin {
             { additionalProperties: false },
           ),
         },
-        preHandler: simPre,
+        onRequest: simPre,
       },
       async (request) => plain(await lightning.cancelInvoice(request.body.payment_hash).catch(simError)),
     );
     app.get(
       '/sim/lightning/behaviour',
-      { schema: simSchema('Simulator only: how outgoing payments end'), preHandler: simPre },
+      { schema: simSchema('Simulator only: how outgoing payments end'), onRequest: simPre },
       async () => plain(lightning.paymentBehaviour()),
     );
     app.post(
@@ -257,7 +257,7 @@ export function backendRoutes(deps: BackendRoutesDeps): RoutePlugin {
             { additionalProperties: false },
           ),
         },
-        preHandler: simPre,
+        onRequest: simPre,
       },
       async (request) => {
         const b = request.body;
@@ -284,7 +284,7 @@ export function backendRoutes(deps: BackendRoutesDeps): RoutePlugin {
             { additionalProperties: false },
           ),
         },
-        preHandler: simPre,
+        onRequest: simPre,
       },
       async (request) => {
         const { amount_msat, memo, expiry_seconds } = request.body;
@@ -308,7 +308,7 @@ export function backendRoutes(deps: BackendRoutesDeps): RoutePlugin {
             { additionalProperties: false },
           ),
         },
-        preHandler: simPre,
+        onRequest: simPre,
       },
       async (request) => ({ height: await sim.mineBlocks(request.body.blocks).catch(simError) }),
     );

@@ -1,9 +1,8 @@
 // The Nostr transport, for operators: identity, relays with their state and counters, intake
 // counters; start and stop (admin key). Nothing here can make the gateway sign an event.
 import { Type } from 'typebox';
-import type { Secret } from '../../config.ts';
 import type { NostrService } from '../../nostr/service.ts';
-import { ADMIN_SECURITY, adminGuard } from '../admin-auth.ts';
+import { ADMIN_SECURITY, type AdminAccess } from '../admin-auth.ts';
 import type { HttpServer, RoutePlugin } from '../server.ts';
 
 const Relay = Type.Object({
@@ -31,8 +30,7 @@ const Status = Type.Object({
 
 const Running = Type.Object({ running: Type.Boolean() });
 
-export function nostrRoutes(service: NostrService, adminKey: Secret | undefined): RoutePlugin {
-  const guard = adminGuard(adminKey);
+export function nostrRoutes(service: NostrService, admin: AdminAccess): RoutePlugin {
   return async (app: HttpServer) => {
     app.get(
       '/nostr/status',
@@ -59,7 +57,8 @@ export function nostrRoutes(service: NostrService, adminKey: Secret | undefined)
     app.post(
       '/nostr/start',
       {
-        preHandler: guard,
+        onRequest: admin.guard,
+        onResponse: admin.audit,
         schema: {
           summary: 'Start Nostr intake (relay connections, subscriptions, publishing)',
           tags: ['nostr'],
@@ -75,7 +74,8 @@ export function nostrRoutes(service: NostrService, adminKey: Secret | undefined)
     app.post(
       '/nostr/stop',
       {
-        preHandler: guard,
+        onRequest: admin.guard,
+        onResponse: admin.audit,
         schema: {
           summary: 'Stop Nostr intake; /ready answers 503 until it is started again',
           tags: ['nostr'],
