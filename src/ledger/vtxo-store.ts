@@ -1,0 +1,511 @@
+// The VTXO state service: the ONLY code that changes a VTXO row's status. The rows are the one
+// source of truth of who owns what; balances are derived from them, never stored.
+//
+//   available (inventory) ──assignFromInventory──▶ assigned ──lockForSession──▶ pending_spend
+//   pending_spend ──releaseSession / expireLocks──▶ assigned
+//   pending_spend ──markSpent (lock holder only)──▶ spent
+//
+// Every transition is one transaction whose UPDATE repeats the expected state in its WHERE
+// (`status = …`, the lock holder, the owner) and whose affected-row count is checked: when
+// two callers race, the database lets exactly one of them change a row. Multi-row transitions
+// are all-or-nothing: a short count rolls the whole transaction back.
+//
+// MariaDB: the rows of a lock are first locked with SELECT … FOR UPDATE in primary-key order,
+// so two sessions wanting overlapping sets queue on the same first row instead of deadlocking;
+// a deadlock or lock wait timeout that still happens is retried (isTransientConflict).
+// SQLite: transactions begin immediate (one writer at a time), so the same code is serial.
+import { sql, type Transaction } from 'kysely';
+import { selectCoins, type Coin, type Selection, type SelectionOptions } from '../domain/coin-selection.ts';
+import { ProtocolError } from '../domain/error-codes.ts';
+import type { Database } from '../store/database.ts';
+import { isTransientConflict, isUniqueViolation } from '../store/db-errors.ts';
+import type { Schema, Vtxo, VtxoStatus } from '../store/schema.ts';
+import { toBigInt } from '../store/values.ts';
+
+/** A VTXO row with its amounts read exactly. */
+export interface VtxoRecord {
+  readonly vtxoId: string;
+  readonly txid: string;
+  readonly vout: number;
+  readonly ownerPubkey: string;
+  readonly assetId: string;
+  readonly amount: bigint;
+  readonly sats: bigint;
+  readonly status: VtxoStatus;
+  readonly scriptHex: string | null;
+  readonly lockedBySession: string | null;
+  readonly lockExpiresAt: number | null;
+  readonly batchTxid: string | null;
+  readonly expiresAt: number | null;
+  readonly createdByTxid: string | null;
+  readonly spentByTxid: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly version: number;
+}
+
+/** A VTXO to record: an output of an Ark transaction (payment, change, split) or inventory. */
+export interface NewOutput {
+  readonly txid: string;
+  readonly vout: number;
+  readonly ownerPubkey: string;
+  readonly assetId: string;
+  readonly amount: bigint;
+  readonly sats: bigint;
+  /** `assigned` for a user's output (default), `available` for gateway inventory. */
+  readonly status?: 'assigned' | 'available';
+  readonly scriptHex?: string | null;
+  readonly batchTxid?: string | null;
+  readonly expiresAt?: number | null;
+  readonly createdByTxid?: string | null;
+}
+
+export interface AssetBalance {
+  readonly assetId: string;
+  /** Spendable now: the owner's `assigned` VTXOs. */
+  readonly available: bigint;
+  /** Locked by open sessions: `pending_spend`. */
+  readonly pending: bigint;
+  readonly availableCount: number;
+  readonly pendingCount: number;
+}
+
+export interface ListOptions {
+  readonly assetId?: string;
+  readonly statuses?: readonly VtxoStatus[];
+  /** Page size (default 100, at most 1 000). */
+  readonly limit?: number;
+  /** The last vtxo_id of the previous page. */
+  readonly after?: string;
+}
+
+export interface VtxoStoreOptions {
+  /** The clock, in unix ms (tests pass a fake one). */
+  readonly now?: () => number;
+  /** Attempts for a transaction that lost a lock conflict (default 8). */
+  readonly maxAttempts?: number;
+}
+
+type Trx = Transaction<Schema>;
+
+/** Thrown inside a transaction to roll it back; carries the protocol error to report. */
+class Rollback extends Error {
+  readonly reason: ProtocolError;
+  constructor(reason: ProtocolError) {
+    super(reason.message);
+    this.reason = reason;
+  }
+}
+
+const TXID = /^[0-9a-f]{64}$/;
+const UNSPENT: readonly VtxoStatus[] = ['assigned', 'pending_spend'];
+
+export function toRecord(row: Vtxo): VtxoRecord {
+  return {
+    vtxoId: row.vtxo_id,
+    txid: row.txid,
+    vout: Number(row.vout),
+    ownerPubkey: row.owner_pubkey,
+    assetId: row.asset_id,
+    amount: toBigInt(row.amount),
+    sats: toBigInt(row.sats),
+    status: row.status,
+    scriptHex: row.script_hex,
+    lockedBySession: row.locked_by_session,
+    lockExpiresAt: row.lock_expires_at === null ? null : Number(row.lock_expires_at),
+    batchTxid: row.batch_txid,
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+    createdByTxid: row.created_by_txid,
+    spentByTxid: row.spent_by_txid,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    version: Number(row.version),
+  };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class VtxoStore {
+  readonly #database: Database;
+  readonly #now: () => number;
+  readonly #maxAttempts: number;
+
+  constructor(database: Database, options: VtxoStoreOptions = {}) {
+    this.#database = database;
+    this.#now = options.now ?? Date.now;
+    this.#maxAttempts = options.maxAttempts ?? 8;
+  }
+
+  /** Runs `work` in a transaction, again when it lost a deadlock; a Rollback becomes its error. */
+  async #transaction<T>(work: (trx: Trx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#database.db.transaction().execute(work);
+      } catch (error) {
+        if (error instanceof Rollback) throw error.reason;
+        if (!isTransientConflict(error) || attempt >= this.#maxAttempts) throw error;
+        // Jittered backoff so the retried transactions do not collide again in step.
+        await pause(Math.random() * 5 * attempt);
+      }
+    }
+  }
+
+  /** Hands inventory VTXOs (`available`) to `owner`, all or none (2002 if one is taken, 2003 if unknown). */
+  async assignFromInventory(vtxoIds: readonly string[], owner: string): Promise<VtxoRecord[]> {
+    const ids = uniqueSorted(vtxoIds);
+    return this.#transaction(async (trx) => {
+      const rows = await this.#lockRows(trx, ids);
+      for (const id of ids) {
+        const row = rows.get(id);
+        if (!row) throw new Rollback(new ProtocolError('VTXO_UNKNOWN', `unknown VTXO ${id}`));
+        if (row.status !== 'available') {
+          throw new Rollback(new ProtocolError('VTXO_SPENT', `VTXO ${id} is not in the inventory`));
+        }
+      }
+      const now = this.#now();
+      const result = await trx
+        .updateTable('vtxos')
+        .set({ status: 'assigned', owner_pubkey: owner, updated_at: now, version: sql<number>`version + 1` })
+        .where('vtxo_id', 'in', ids)
+        .where('status', '=', 'available')
+        .executeTakeFirst();
+      if (result.numUpdatedRows !== BigInt(ids.length)) {
+        throw new Rollback(new ProtocolError('VTXO_SPENT', 'an inventory VTXO was taken meanwhile'));
+      }
+      return this.#read(trx, ids);
+    });
+  }
+
+  /**
+   * Locks `vtxoIds` (owned by `owner`, of `assetId`) for `sessionId` until now + lockTtlMs: every
+   * one of them or none. Locking again what the session already holds is a no-op (it renews the
+   * expiry). 2003 for an unknown VTXO or one of another owner or asset; 2002 for one already
+   * spent, expired or locked by another session.
+   */
+  async lockForSession(
+    sessionId: string,
+    vtxoIds: readonly string[],
+    owner: string,
+    assetId: string,
+    lockTtlMs: number,
+  ): Promise<VtxoRecord[]> {
+    if (!sessionId) throw new TypeError('sessionId is required');
+    if (!Number.isSafeInteger(lockTtlMs) || lockTtlMs <= 0) throw new RangeError('lockTtlMs must be > 0');
+    const ids = uniqueSorted(vtxoIds);
+    return this.#transaction(async (trx) => {
+      const rows = await this.#lockRows(trx, ids);
+      for (const id of ids) {
+        const row = rows.get(id);
+        if (!row || row.owner_pubkey !== owner || row.asset_id !== assetId) {
+          throw new Rollback(new ProtocolError('VTXO_UNKNOWN', `unknown VTXO or not owned: ${id}`));
+        }
+        const mine = row.status === 'pending_spend' && row.locked_by_session === sessionId;
+        if (row.status !== 'assigned' && !mine) {
+          throw new Rollback(
+            new ProtocolError(
+              'VTXO_SPENT',
+              `VTXO ${id} is ${row.status === 'pending_spend' ? 'locked' : row.status}`,
+            ),
+          );
+        }
+      }
+      const now = this.#now();
+      const result = await trx
+        .updateTable('vtxos')
+        .set({
+          status: 'pending_spend',
+          locked_by_session: sessionId,
+          locked_at: now,
+          lock_expires_at: now + lockTtlMs,
+          updated_at: now,
+          version: sql<number>`version + 1`,
+        })
+        .where('vtxo_id', 'in', ids)
+        .where('owner_pubkey', '=', owner)
+        .where('asset_id', '=', assetId)
+        .where((eb) =>
+          eb.or([
+            eb('status', '=', 'assigned'),
+            eb.and([eb('status', '=', 'pending_spend'), eb('locked_by_session', '=', sessionId)]),
+          ]),
+        )
+        .executeTakeFirst();
+      // Without FOR UPDATE (SQLite) another writer could only have come before our BEGIN
+      // IMMEDIATE; the count still guards both dialects.
+      if (result.numUpdatedRows !== BigInt(ids.length)) {
+        throw new Rollback(new ProtocolError('VTXO_SPENT', 'a VTXO was locked by another session'));
+      }
+      return this.#read(trx, ids);
+    });
+  }
+
+  /** Returns every VTXO `sessionId` holds to its owner (`assigned`); the count released. */
+  async releaseSession(sessionId: string): Promise<number> {
+    return this.#transaction(async (trx) => {
+      const result = await trx
+        .updateTable('vtxos')
+        .set({
+          status: 'assigned',
+          locked_by_session: null,
+          locked_at: null,
+          lock_expires_at: null,
+          updated_at: this.#now(),
+          version: sql<number>`version + 1`,
+        })
+        .where('locked_by_session', '=', sessionId)
+        .where('status', '=', 'pending_spend')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    });
+  }
+
+  /**
+   * Marks spent, by `spentByTxid`, every VTXO `sessionId` holds (or exactly `vtxoIds` of them),
+   * and records the transaction's `outputs` in the same transaction. Only the lock holder can:
+   * 2002 when the session holds none of them (released, expired, or never locked).
+   */
+  async markSpent(
+    sessionId: string,
+    spentByTxid: string,
+    options: { readonly vtxoIds?: readonly string[]; readonly outputs?: readonly NewOutput[] } = {},
+  ): Promise<{ spent: VtxoRecord[]; created: VtxoRecord[] }> {
+    if (!TXID.test(spentByTxid)) throw new TypeError('spentByTxid must be 64 lowercase hex');
+    const ids = options.vtxoIds ? uniqueSorted(options.vtxoIds) : undefined;
+    return this.#transaction(async (trx) => {
+      const held = ids ?? (await this.#heldBy(trx, sessionId));
+      if (held.length === 0) {
+        throw new Rollback(new ProtocolError('VTXO_SPENT', `session ${sessionId} holds no VTXO`));
+      }
+      const now = this.#now();
+      const result = await trx
+        .updateTable('vtxos')
+        .set({
+          status: 'spent',
+          spent_by_txid: spentByTxid,
+          lock_expires_at: null,
+          updated_at: now,
+          version: sql<number>`version + 1`,
+        })
+        .where('vtxo_id', 'in', held)
+        .where('status', '=', 'pending_spend')
+        .where('locked_by_session', '=', sessionId)
+        .executeTakeFirst();
+      if (result.numUpdatedRows !== BigInt(held.length)) {
+        throw new Rollback(new ProtocolError('VTXO_SPENT', `session ${sessionId} does not hold every input`));
+      }
+      const created = await this.#insert(trx, options.outputs ?? [], spentByTxid);
+      return { spent: await this.#read(trx, held), created };
+    });
+  }
+
+  /** Records new VTXOs (outputs of an Ark transaction, or inventory). Amounts must be > 0. */
+  async createOutputs(outputs: readonly NewOutput[]): Promise<VtxoRecord[]> {
+    return this.#transaction((trx) => this.#insert(trx, outputs));
+  }
+
+  /** Locks past their `lock_expires_at` go back to `assigned`; returns how many. */
+  async expireLocks(now: number = this.#now()): Promise<number> {
+    return this.#transaction(async (trx) => {
+      const result = await trx
+        .updateTable('vtxos')
+        .set({
+          status: 'assigned',
+          locked_by_session: null,
+          locked_at: null,
+          lock_expires_at: null,
+          updated_at: now,
+          version: sql<number>`version + 1`,
+        })
+        .where('status', '=', 'pending_spend')
+        .where('lock_expires_at', '<=', now)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    });
+  }
+
+  /** Per asset, the owner's spendable (`assigned`) and locked (`pending_spend`) amounts. */
+  async balances(owner: string): Promise<AssetBalance[]> {
+    const rows = await this.#database.db
+      .selectFrom('vtxos')
+      .select(['asset_id', 'status', (eb) => eb.fn.sum<string | number | bigint>('amount').as('total')])
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('owner_pubkey', '=', owner)
+      .where('status', 'in', UNSPENT)
+      .groupBy(['asset_id', 'status'])
+      .orderBy('asset_id')
+      .execute();
+    const byAsset = new Map<
+      string,
+      { available: bigint; pending: bigint; availableCount: number; pendingCount: number }
+    >();
+    for (const row of rows) {
+      const entry = byAsset.get(row.asset_id) ?? {
+        available: 0n,
+        pending: 0n,
+        availableCount: 0,
+        pendingCount: 0,
+      };
+      const total = toBigInt(row.total);
+      const count = Number(row.n);
+      if (row.status === 'assigned') {
+        entry.available += total;
+        entry.availableCount += count;
+      } else {
+        entry.pending += total;
+        entry.pendingCount += count;
+      }
+      byAsset.set(row.asset_id, entry);
+    }
+    return [...byAsset].map(([assetId, b]) => ({ assetId, ...b }));
+  }
+
+  /** The owner's VTXOs, by id, one page at a time. */
+  async listByOwner(owner: string, options: ListOptions = {}): Promise<VtxoRecord[]> {
+    const limit = Math.min(Math.max(1, options.limit ?? 100), 1000);
+    let query = this.#database.db.selectFrom('vtxos').selectAll().where('owner_pubkey', '=', owner);
+    if (options.assetId !== undefined) query = query.where('asset_id', '=', options.assetId);
+    if (options.statuses?.length) query = query.where('status', 'in', options.statuses);
+    if (options.after !== undefined) query = query.where('vtxo_id', '>', options.after);
+    const rows = await query.orderBy('vtxo_id').limit(limit).execute();
+    return rows.map(toRecord);
+  }
+
+  /** One VTXO, or undefined. */
+  async get(vtxoId: string): Promise<VtxoRecord | undefined> {
+    const row = await this.#database.db
+      .selectFrom('vtxos')
+      .selectAll()
+      .where('vtxo_id', '=', vtxoId)
+      .executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  /** The owner's spendable VTXOs of an asset, as coin selection wants them (not past expiry). */
+  async candidates(owner: string, assetId: string): Promise<Coin[]> {
+    const now = this.#now();
+    const rows = await this.#database.db
+      .selectFrom('vtxos')
+      .select(['vtxo_id', 'amount'])
+      .where('owner_pubkey', '=', owner)
+      .where('asset_id', '=', assetId)
+      .where('status', '=', 'assigned')
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .execute();
+    return rows.map((row) => ({ id: row.vtxo_id, amount: toBigInt(row.amount) }));
+  }
+
+  /**
+   * Coin selection for `owner` paying `target` of `assetId`: the same answer as
+   * selectCoins(candidates(owner, assetId), …), but the common one-input case is one indexed
+   * query (the smallest coin equal to the target or at least target + dust, lowest id) instead
+   * of reading every VTXO of the owner.
+   */
+  async selectInputs(
+    owner: string,
+    assetId: string,
+    target: bigint,
+    options: SelectionOptions,
+  ): Promise<Selection> {
+    if (typeof target !== 'bigint' || target <= 0n) {
+      throw new ProtocolError('BELOW_LIMITS', 'amount must be a positive integer');
+    }
+    const now = this.#now();
+    const single = await this.#database.db
+      .selectFrom('vtxos')
+      .select(['vtxo_id', 'amount'])
+      .where('owner_pubkey', '=', owner)
+      .where('asset_id', '=', assetId)
+      .where('status', '=', 'assigned')
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .where((eb) => eb.or([eb('amount', '=', target), eb('amount', '>=', target + options.dustLimit)]))
+      .orderBy('amount')
+      .orderBy('vtxo_id')
+      .limit(1)
+      .executeTakeFirst();
+    if (single) {
+      const amount = toBigInt(single.amount);
+      return { inputs: [{ id: single.vtxo_id, amount }], total: amount, change: amount - target };
+    }
+    return selectCoins(await this.candidates(owner, assetId), target, options);
+  }
+
+  /**
+   * Reads `ids` and, on MariaDB, row-locks them in primary-key order (the deterministic order
+   * that keeps overlapping lockers from deadlocking).
+   */
+  async #lockRows(trx: Trx, ids: readonly string[]): Promise<Map<string, Vtxo>> {
+    let query = trx.selectFrom('vtxos').selectAll().where('vtxo_id', 'in', ids).orderBy('vtxo_id');
+    if (this.#database.kind === 'mariadb') query = query.forUpdate();
+    const rows = await query.execute();
+    return new Map(rows.map((row) => [row.vtxo_id, row]));
+  }
+
+  async #heldBy(trx: Trx, sessionId: string): Promise<string[]> {
+    let query = trx
+      .selectFrom('vtxos')
+      .select('vtxo_id')
+      .where('locked_by_session', '=', sessionId)
+      .where('status', '=', 'pending_spend')
+      .orderBy('vtxo_id');
+    if (this.#database.kind === 'mariadb') query = query.forUpdate();
+    return (await query.execute()).map((row) => row.vtxo_id);
+  }
+
+  async #read(trx: Trx, ids: readonly string[]): Promise<VtxoRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await trx
+      .selectFrom('vtxos')
+      .selectAll()
+      .where('vtxo_id', 'in', ids)
+      .orderBy('vtxo_id')
+      .execute();
+    return rows.map(toRecord);
+  }
+
+  async #insert(trx: Trx, outputs: readonly NewOutput[], createdByTxid?: string): Promise<VtxoRecord[]> {
+    if (outputs.length === 0) return [];
+    const now = this.#now();
+    const rows = outputs.map((o) => {
+      if (!TXID.test(o.txid)) throw new TypeError(`output txid must be 64 lowercase hex: ${o.txid}`);
+      if (!Number.isSafeInteger(o.vout) || o.vout < 0) throw new TypeError(`bad vout ${o.vout}`);
+      if (typeof o.amount !== 'bigint' || o.amount <= 0n) {
+        throw new ProtocolError('BELOW_LIMITS', `a VTXO must hold a positive amount, not ${o.amount}`);
+      }
+      if (typeof o.sats !== 'bigint' || o.sats < 0n) throw new TypeError('sats must be a bigint >= 0');
+      return {
+        vtxo_id: `${o.txid}:${o.vout}`,
+        txid: o.txid,
+        vout: o.vout,
+        owner_pubkey: o.ownerPubkey,
+        asset_id: o.assetId,
+        amount: o.amount,
+        sats: o.sats,
+        status: o.status ?? 'assigned',
+        script_hex: o.scriptHex ?? null,
+        batch_txid: o.batchTxid ?? null,
+        expires_at: o.expiresAt ?? null,
+        created_by_txid: o.createdByTxid ?? createdByTxid ?? o.txid,
+        created_at: now,
+        updated_at: now,
+      };
+    });
+    try {
+      await trx.insertInto('vtxos').values(rows).execute();
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw new Rollback(new ProtocolError('VTXO_SPENT', 'a VTXO with this id exists'));
+      throw error;
+    }
+    return this.#read(
+      trx,
+      rows.map((r) => r.vtxo_id),
+    );
+  }
+}
+
+function uniqueSorted(ids: readonly string[]): string[] {
+  if (ids.length === 0) throw new ProtocolError('VTXO_UNKNOWN', 'no VTXO given');
+  const sorted = [...new Set(ids)].sort();
+  if (sorted.length !== ids.length) throw new ProtocolError('MALFORMED_CONTENT', 'a VTXO is listed twice');
+  return sorted;
+}

@@ -1,0 +1,278 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectCoins, type Selection } from '../../src/domain/coin-selection.ts';
+import { ProtocolError } from '../../src/domain/error-codes.ts';
+import { VtxoStore, type NewOutput } from '../../src/ledger/vtxo-store.ts';
+import type { Database } from '../../src/store/database.ts';
+import { createTestDatabase, mariadbAvailable, type TestDatabase } from '../support/test-database.ts';
+import { hex32, NOW, vtxoRow } from '../store/fixtures.ts';
+
+const kinds = [
+  { kind: 'sqlite', skip: false },
+  { kind: 'mariadb', skip: !mariadbAvailable },
+] as const;
+
+const TTL = 60_000;
+
+async function codeOf(work: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await work;
+    return undefined;
+  } catch (error) {
+    if (error instanceof ProtocolError) return error.code;
+    throw error;
+  }
+}
+
+async function codeOrSelection(work: () => unknown): Promise<unknown> {
+  try {
+    const { inputs, total, change } = (await work()) as Selection;
+    return { ids: inputs.map((c) => c.id), total, change };
+  } catch (error) {
+    if (error instanceof ProtocolError) return error.code;
+    throw error;
+  }
+}
+
+for (const { kind, skip } of kinds) {
+  describe.skipIf(skip)(`VtxoStore on ${kind}`, () => {
+    let test: TestDatabase;
+    let database: Database;
+    let clock = NOW;
+    let store: VtxoStore;
+    /**
+     * Stores on separate pools (MariaDB), so races run on many connections at once. SQLite
+     * gets one handle: its busy wait is synchronous, so two handles in one process would block
+     * each other's event loop; its transactions interleave through the handle's queue instead.
+     */
+    let racers: VtxoStore[];
+
+    beforeAll(async () => {
+      test = await createTestDatabase(kind, undefined, { poolSize: 10, maxOverflow: 10 });
+      database = test.database;
+      store = new VtxoStore(database, { now: () => clock });
+      racers = [store];
+      if (kind === 'mariadb')
+        for (let i = 0; i < 3; i++) racers.push(new VtxoStore(await test.reopen(), { now: () => clock }));
+    });
+    afterAll(async () => {
+      await test?.drop();
+    });
+
+    async function seed(
+      owner: string,
+      amounts: bigint[],
+      extra: Partial<Parameters<typeof vtxoRow>[0]> = {},
+    ) {
+      const rows = amounts.map((amount) => vtxoRow({ owner_pubkey: owner, amount, ...extra }));
+      await database.db.insertInto('vtxos').values(rows).execute();
+      return rows.map((r) => r.vtxo_id);
+    }
+    const row = (id: string) => store.get(id);
+
+    it('lets exactly one of 20 concurrent sessions lock the same VTXO', async () => {
+      const owner = hex32();
+      const [id] = await seed(owner, [1_000n]);
+      const sessions = Array.from({ length: 20 }, () => randomUUID());
+      const results = await Promise.allSettled(
+        sessions.map((s, i) => racers[i % racers.length]!.lockForSession(s, [id!], owner, 'gBTC', TTL)),
+      );
+      const winners = sessions.filter((_, i) => results[i]!.status === 'fulfilled');
+      expect(winners).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') expect((r.reason as ProtocolError).code).toBe(2002);
+      }
+      expect(await row(id!)).toMatchObject({
+        status: 'pending_spend',
+        lockedBySession: winners[0],
+        version: 1,
+      });
+    });
+
+    it('locks 20 concurrent overlapping sets all-or-nothing: one holder per VTXO, losers hold nothing', async () => {
+      const owner = hex32();
+      const ids = await seed(
+        owner,
+        Array.from({ length: 8 }, (_, i) => BigInt(1_000 + i)),
+      );
+      // Each session wants three neighbouring VTXOs (wrapping), in a shuffled order.
+      const attempts = Array.from({ length: 20 }, (_, i) => ({
+        session: randomUUID(),
+        inputs: [ids[(i + 2) % 8]!, ids[i % 8]!, ids[(i + 1) % 8]!],
+      }));
+      const results = await Promise.allSettled(
+        attempts.map((a, i) =>
+          racers[i % racers.length]!.lockForSession(a.session, a.inputs, owner, 'gBTC', TTL),
+        ),
+      );
+      for (const r of results) {
+        if (r.status === 'rejected') expect((r.reason as ProtocolError).code).toBe(2002);
+      }
+      const winners = attempts.filter((_, i) => results[i]!.status === 'fulfilled');
+      expect(winners.length).toBeGreaterThanOrEqual(1);
+      const held = winners.flatMap((w) => w.inputs);
+      expect(new Set(held).size).toBe(held.length);
+      const rows = await store.listByOwner(owner);
+      for (const w of winners) {
+        for (const id of w.inputs) expect(rows.find((r) => r.vtxoId === id)?.lockedBySession).toBe(w.session);
+      }
+      const losers = new Set<string>(
+        attempts.filter((_, i) => results[i]!.status === 'rejected').map((a) => a.session),
+      );
+      for (const r of rows) {
+        expect(r.lockedBySession === null || !losers.has(r.lockedBySession)).toBe(true);
+        if (!held.includes(r.vtxoId))
+          expect([r.status, r.lockedBySession, r.version]).toEqual(['assigned', null, 0]);
+      }
+    });
+
+    it('refuses unknown, foreign, spent and already locked VTXOs, changing nothing', async () => {
+      const owner = hex32();
+      const [a, b, spent, gold] = await seed(owner, [100n, 200n, 300n, 400n]);
+      await database.db.updateTable('vtxos').set({ status: 'spent' }).where('vtxo_id', '=', spent!).execute();
+      await database.db.updateTable('vtxos').set({ asset_id: 'gold' }).where('vtxo_id', '=', gold!).execute();
+      const s = randomUUID();
+      expect(await codeOf(store.lockForSession(s, [a!, `${hex32()}:0`], owner, 'gBTC', TTL))).toBe(2003);
+      expect(await codeOf(store.lockForSession(s, [a!], hex32(), 'gBTC', TTL))).toBe(2003);
+      expect(await codeOf(store.lockForSession(s, [a!, gold!], owner, 'gBTC', TTL))).toBe(2003);
+      expect(await codeOf(store.lockForSession(s, [a!, spent!], owner, 'gBTC', TTL))).toBe(2002);
+      expect(await codeOf(store.lockForSession(s, [a!, a!], owner, 'gBTC', TTL))).toBe(1002);
+      await store.lockForSession(randomUUID(), [b!], owner, 'gBTC', TTL);
+      expect(await codeOf(store.lockForSession(s, [a!, b!], owner, 'gBTC', TTL))).toBe(2002);
+      expect(await row(a!)).toMatchObject({ status: 'assigned', lockedBySession: null, version: 0 });
+      // Locking again what the session holds is fine.
+      await store.lockForSession(s, [a!], owner, 'gBTC', TTL);
+      expect((await store.lockForSession(s, [a!], owner, 'gBTC', TTL))[0]).toMatchObject({
+        lockedBySession: s,
+      });
+    });
+
+    it('returns VTXOs on release and on lock expiry, after which the old session cannot spend them', async () => {
+      const owner = hex32();
+      const [a, b] = await seed(owner, [100n, 200n]);
+      const s1 = randomUUID();
+      await store.lockForSession(s1, [a!, b!], owner, 'gBTC', TTL);
+      expect(await store.releaseSession(s1)).toBe(2);
+      expect(await store.releaseSession(s1)).toBe(0);
+      expect(await row(a!)).toMatchObject({ status: 'assigned', lockedBySession: null, lockExpiresAt: null });
+
+      const s2 = randomUUID();
+      clock = NOW + 1_000;
+      await store.lockForSession(s2, [a!], owner, 'gBTC', TTL);
+      // Earlier tests' locks (taken at NOW) expire first; this one only at its own deadline.
+      await store.expireLocks(NOW + 1_000 + TTL - 1);
+      expect(await row(a!)).toMatchObject({ status: 'pending_spend', lockedBySession: s2 });
+      expect(await store.expireLocks(NOW + 1_000 + TTL)).toBe(1);
+      expect(await row(a!)).toMatchObject({ status: 'assigned', lockedBySession: null });
+      expect(await codeOf(store.markSpent(s2, hex32()))).toBe(2002);
+      // Someone else may lock it now.
+      await store.lockForSession(randomUUID(), [a!], owner, 'gBTC', TTL);
+      clock = NOW;
+    });
+
+    it('marks spent only for the lock holder, with the outputs in the same transaction', async () => {
+      const owner = hex32();
+      const payee = hex32();
+      const [a, b] = await seed(owner, [700n, 500n]);
+      const holder = randomUUID();
+      await store.lockForSession(holder, [a!, b!], owner, 'gBTC', TTL);
+      const txid = hex32();
+      const outputs: NewOutput[] = [
+        { txid, vout: 0, ownerPubkey: payee, assetId: 'gBTC', amount: 1_000n, sats: 330n },
+        { txid, vout: 1, ownerPubkey: owner, assetId: 'gBTC', amount: 200n, sats: 330n },
+      ];
+      expect(await codeOf(store.markSpent(randomUUID(), txid, { outputs }))).toBe(2002);
+      expect(await codeOf(store.markSpent(randomUUID(), txid, { vtxoIds: [a!], outputs }))).toBe(2002);
+      expect(await store.get(`${txid}:0`)).toBeUndefined();
+      // An output of zero rolls back the spend too.
+      const bad = [{ ...outputs[0]!, amount: 0n }];
+      expect(await codeOf(store.markSpent(holder, txid, { outputs: bad }))).toBe(2004);
+      expect(await row(a!)).toMatchObject({ status: 'pending_spend' });
+
+      const { spent, created } = await store.markSpent(holder, txid, { outputs });
+      expect(spent.map((v) => [v.vtxoId, v.status, v.spentByTxid]).sort()).toEqual(
+        [
+          [a, 'spent', txid],
+          [b, 'spent', txid],
+        ].sort(),
+      );
+      expect(created.map((v) => [v.ownerPubkey, v.amount, v.status, v.createdByTxid])).toEqual([
+        [payee, 1_000n, 'assigned', txid],
+        [owner, 200n, 'assigned', txid],
+      ]);
+      expect(await codeOf(store.markSpent(holder, txid))).toBe(2002);
+      expect(await store.releaseSession(holder)).toBe(0);
+      expect(await row(a!)).toMatchObject({ status: 'spent' });
+    });
+
+    it('derives balances exactly from the rows, beyond 2^53', async () => {
+      const owner = hex32();
+      const big = 2n ** 60n + 7n;
+      const [a, , c, d] = await seed(owner, [big, big + 1n, 2n ** 55n + 3n, 999n]);
+      await seed(owner, [2n ** 54n + 1n], { asset_id: 'gold' });
+      await seed(hex32(), [5n]); // someone else's
+      await store.lockForSession(randomUUID(), [c!], owner, 'gBTC', TTL);
+      const s = randomUUID();
+      await store.lockForSession(s, [d!], owner, 'gBTC', TTL);
+      await store.markSpent(s, hex32());
+      expect(await store.balances(owner)).toEqual([
+        {
+          assetId: 'gBTC',
+          available: 2n * big + 1n,
+          pending: 2n ** 55n + 3n,
+          availableCount: 2,
+          pendingCount: 1,
+        },
+        { assetId: 'gold', available: 2n ** 54n + 1n, pending: 0n, availableCount: 1, pendingCount: 0 },
+      ]);
+      expect((await row(a!))?.amount).toBe(big);
+      expect(await store.balances(hex32())).toEqual([]);
+    });
+
+    it('assigns inventory once, and gives coin selection only spendable, unexpired VTXOs', async () => {
+      const owner = hex32();
+      const gateway = hex32();
+      const [inv] = await seed(gateway, [330n], { status: 'available' });
+      await store.assignFromInventory([inv!], owner);
+      expect(await row(inv!)).toMatchObject({ status: 'assigned', ownerPubkey: owner, version: 1 });
+      expect(await codeOf(store.assignFromInventory([inv!], hex32()))).toBe(2002);
+      expect(await codeOf(store.assignFromInventory([`${hex32()}:1`], owner))).toBe(2003);
+
+      const [x, y] = await seed(owner, [5_000n, 2_000n]);
+      await seed(owner, [9_000n], { expires_at: NOW - 1 });
+      await store.lockForSession(randomUUID(), [y!], owner, 'gBTC', TTL);
+      const coins = await store.candidates(owner, 'gBTC');
+      expect(coins.map((c) => c.id).sort()).toEqual([inv, x].sort());
+      const pick = selectCoins(coins, 5_200n, { dustLimit: 100n });
+      expect([pick.inputs.length, pick.change]).toEqual([2, 130n]);
+    });
+
+    it('selects inputs in the database exactly as selectCoins does over the candidates', async () => {
+      const owner = hex32();
+      await seed(owner, [100n, 250n, 250n, 400n, 1_000n, 3_000n, 2n ** 60n]);
+      await seed(owner, [5_000n], { status: 'spent' });
+      const coins = await store.candidates(owner, 'gBTC');
+      for (const target of [1n, 100n, 240n, 250n, 390n, 650n, 1_001n, 2_999n, 4_700n, 2n ** 60n + 1n]) {
+        for (const dustLimit of [0n, 5n, 150n]) {
+          const options = { dustLimit };
+          const expected = await codeOrSelection(() => selectCoins(coins, target, options));
+          const actual = await codeOrSelection(() => store.selectInputs(owner, 'gBTC', target, options));
+          expect([target, dustLimit, actual]).toEqual([target, dustLimit, expected]);
+        }
+      }
+      expect(await codeOf(store.selectInputs(owner, 'gBTC', 2n ** 61n, { dustLimit: 1n }))).toBe(2001);
+    });
+
+    it('creates outputs all-or-nothing and never with a zero amount', async () => {
+      const txid = hex32();
+      const owner = hex32();
+      const good: NewOutput = { txid, vout: 0, ownerPubkey: owner, assetId: 'gBTC', amount: 10n, sats: 330n };
+      expect(await codeOf(store.createOutputs([good, { ...good, vout: 1, amount: 0n }]))).toBe(2004);
+      expect(await store.get(`${txid}:0`)).toBeUndefined();
+      await store.createOutputs([good]);
+      expect(await codeOf(store.createOutputs([{ ...good, vout: 2 }, good]))).toBe(2002);
+      expect(await store.get(`${txid}:2`)).toBeUndefined();
+      expect(await store.listByOwner(owner)).toHaveLength(1);
+    });
+  });
+}
