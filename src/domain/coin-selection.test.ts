@@ -43,6 +43,17 @@ function bruteForce(coins: readonly Coin[], target: bigint, dust: bigint, maxInp
 }
 
 describe('selectCoins', () => {
+  it('orders equal-amount inputs the same whatever the order given (found by fast-check)', () => {
+    const coins = [
+      { id: ' ', amount: 4611686018427387895n },
+      { id: '!', amount: 4611686018427387895n },
+    ];
+    const pick = (list: typeof coins) =>
+      selectCoins(list, 4611686018427335300n, { dustLimit: 52596n }).inputs.map((c) => c.id);
+    expect(pick(coins)).toEqual([' ', '!']);
+    expect(pick([...coins].reverse())).toEqual([' ', '!']);
+  });
+
   it('covers the target with valid change and no duplicate inputs, deterministically', () => {
     fc.assert(
       fc.property(

@@ -219,7 +219,8 @@ function pickCoins<C extends Coin>(candidates: readonly C[], amounts: readonly b
   const picked: C[] = [];
   for (const [value, count] of [...wanted].sort((a, b) => (a[0] > b[0] ? -1 : 1))) {
     const list = found.get(value)!;
-    if (list.length > count) list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // Always sorted: the order of equal amounts must not depend on the order given.
+    list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const chosen = list.slice(0, count);
     for (let i = 1; i < chosen.length; i++) {
       // Ids are primary keys; a repeated one would be one VTXO spent twice.
