@@ -410,18 +410,23 @@ export class VtxoStore {
       throw new ProtocolError('BELOW_LIMITS', 'amount must be a positive integer');
     }
     const now = this.#now();
-    const single = await this.#database.db
+    // Two index seeks rather than one OR: an exact match (never change) beats any larger coin,
+    // and otherwise the smallest coin leaving change of at least the dust limit.
+    const spendable = this.#database.db
       .selectFrom('vtxos')
       .select(['vtxo_id', 'amount'])
       .where('owner_pubkey', '=', owner)
       .where('asset_id', '=', assetId)
       .where('status', '=', 'assigned')
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-      .where((eb) => eb.or([eb('amount', '=', target), eb('amount', '>=', target + options.dustLimit)]))
-      .orderBy('amount')
-      .orderBy('vtxo_id')
-      .limit(1)
-      .executeTakeFirst();
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+    const single =
+      (await spendable.where('amount', '=', target).orderBy('vtxo_id').limit(1).executeTakeFirst()) ??
+      (await spendable
+        .where('amount', '>=', target + options.dustLimit)
+        .orderBy('amount')
+        .orderBy('vtxo_id')
+        .limit(1)
+        .executeTakeFirst());
     if (single) {
       const amount = toBigInt(single.amount);
       return { inputs: [{ id: single.vtxo_id, amount }], total: amount, change: amount - target };

@@ -4,11 +4,13 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import type { DialectKind } from './ddl.ts';
 import * as initial from './0001_initial.ts';
 import * as processedEventJson from './0002_processed_event_json.ts';
+import * as vtxoSelectionIndex from './0003_vtxo_selection_index.ts';
 
 export function migrationsFor(kind: DialectKind): Record<string, Migration> {
   return {
     '0001_initial': { up: (db) => initial.up(db, kind) },
     '0002_processed_event_json': { up: (db) => processedEventJson.up(db, kind) },
+    '0003_vtxo_selection_index': { up: (db) => vtxoSelectionIndex.up(db, kind) },
   };
 }
 
