@@ -52,6 +52,9 @@ describe.each(kinds)('alert engine on %s', (kind) => {
   let t: TestDatabase;
   afterEach(async () => t?.drop());
 
+  const engineFor = (rule: AlertRule) =>
+    new AlertEngine({ database: t.database, rules: [rule], logger: silentLogger, instanceId: 'a' });
+
   const ctx = (now: number, extra: Partial<AlertContext> = {}): AlertContext => ({
     database: t.database,
     system: undefined,
@@ -63,12 +66,7 @@ describe.each(kinds)('alert engine on %s', (kind) => {
   it('goes pending, fires after its duration once, then resolves — each transition recorded once', async () => {
     t = await createTestDatabase(kind);
     const rule = gaugeRule('queue_depth', 60_000);
-    const engine = new AlertEngine({
-      database: t.database,
-      rules: [rule],
-      logger: silentLogger,
-      instanceId: 'a',
-    });
+    const engine = engineFor(rule);
     await engine.ensureRules(0);
     rule.value = 50;
     await engine.evaluate(ctx(1_000));
@@ -90,12 +88,7 @@ describe.each(kinds)('alert engine on %s', (kind) => {
   it('a blip shorter than the duration never fires', async () => {
     t = await createTestDatabase(kind);
     const rule = gaugeRule('blip', 60_000);
-    const engine = new AlertEngine({
-      database: t.database,
-      rules: [rule],
-      logger: silentLogger,
-      instanceId: 'a',
-    });
+    const engine = engineFor(rule);
     await engine.ensureRules(0);
     rule.value = 50;
     await engine.evaluate(ctx(1_000));
@@ -152,12 +145,7 @@ describe.each(kinds)('alert engine on %s', (kind) => {
   it('toggling a firing rule off resolves it and stops evaluating it; unknown rules are refused', async () => {
     t = await createTestDatabase(kind);
     const rule = gaugeRule('toggled', 0);
-    const engine = new AlertEngine({
-      database: t.database,
-      rules: [rule],
-      logger: silentLogger,
-      instanceId: 'a',
-    });
+    const engine = engineFor(rule);
     await engine.ensureRules(0);
     rule.value = 99;
     await engine.evaluate(ctx(1_000));
