@@ -125,6 +125,16 @@ export function toRecord(row: Vtxo): VtxoRecord {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A released lock: the VTXO is its owner's again (release and expiry alike). */
+const unlocked = (now: number) => ({
+  status: 'assigned' as const,
+  locked_by_session: null,
+  locked_at: null,
+  lock_expires_at: null,
+  updated_at: now,
+  version: sql<number>`version + 1`,
+});
+
 export class VtxoStore {
   readonly #database: Database;
   readonly #now: () => number;
@@ -244,14 +254,7 @@ export class VtxoStore {
     return this.#transaction(async (trx) => {
       const result = await trx
         .updateTable('vtxos')
-        .set({
-          status: 'assigned',
-          locked_by_session: null,
-          locked_at: null,
-          lock_expires_at: null,
-          updated_at: this.#now(),
-          version: sql<number>`version + 1`,
-        })
+        .set(unlocked(this.#now()))
         .where('locked_by_session', '=', sessionId)
         .where('status', '=', 'pending_spend')
         .executeTakeFirst();
@@ -308,14 +311,7 @@ export class VtxoStore {
     return this.#transaction(async (trx) => {
       const result = await trx
         .updateTable('vtxos')
-        .set({
-          status: 'assigned',
-          locked_by_session: null,
-          locked_at: null,
-          lock_expires_at: null,
-          updated_at: now,
-          version: sql<number>`version + 1`,
-        })
+        .set(unlocked(now))
         .where('status', '=', 'pending_spend')
         .where('lock_expires_at', '<=', now)
         .executeTakeFirst();

@@ -96,6 +96,9 @@ describe('metrics exporter', () => {
       1,
     );
     expect(value('arkrelay_alerts_firing', { rule: 'high_cpu' })).toBe(0);
+    const relay = gateway.nostr!.embeddedRelayUrl!;
+    expect(value('arkrelay_relay_connected', { relay })).toBe(1);
+    expect(value('arkrelay_relay_reconnects', { relay })).toBe(0);
     expect(value('arkrelay_system_memory_percent')).toBeGreaterThan(0);
   });
 

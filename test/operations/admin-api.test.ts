@@ -167,11 +167,17 @@ describe('admin API', () => {
   });
 
   it('restart really stops and starts the named service', async () => {
+    const startedAt = async () => (await json(await fetch(`${url}/monitoring/stats`))).started_at as string;
+    const before = await startedAt();
+    await new Promise((r) => setTimeout(r, 5));
     const status = await json(
       await call('POST', '/admin/restart/service', { body: { service: 'monitoring' } }),
     );
     expect(status).toMatchObject({ name: 'monitoring', running: true });
     expect(status.restarts).toBeGreaterThanOrEqual(1);
+    // A stub would leave the service's own start time alone.
+    const after = await startedAt();
+    expect(Date.parse(after)).toBeGreaterThan(Date.parse(before));
   });
 
   it('creates an owner-only full backup with its checksum', async () => {
