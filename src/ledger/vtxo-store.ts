@@ -1,9 +1,13 @@
 // The VTXO state service: the ONLY code that changes a VTXO row's status. The rows are the one
 // source of truth of who owns what; balances are derived from them, never stored.
 //
-//   available (inventory) ──assignFromInventory──▶ assigned ──lockForSession──▶ pending_spend
-//   pending_spend ──releaseSession / expireLocks──▶ assigned
+//   assigned ──lockForSession──▶ pending_spend      available (inventory) ──lockInventory──▶ pending_spend
+//   pending_spend ──releaseSession / expireLocks──▶ assigned, or available for inventory (amount 0)
 //   pending_spend ──markSpent (lock holder only)──▶ spent
+//   available | assigned ──expireVtxos (past expires_at)──▶ expired
+//
+// A user never becomes an owner by a row change alone: inventory reaches a user only as the
+// input of an Ark transaction whose output pays the user's script (markSpent records both).
 //
 // Every transition is one transaction whose UPDATE repeats the expected state in its WHERE
 // (`status = …`, the lock holder, the owner) and whose affected-row count is checked: when
@@ -21,6 +25,7 @@ import type { Database } from '../store/database.ts';
 import { isTransientConflict, isUniqueViolation } from '../store/db-errors.ts';
 import type { Schema, Vtxo, VtxoStatus } from '../store/schema.ts';
 import { toBigInt } from '../store/values.ts';
+import { bookMovement, type NewMovement } from './movements.ts';
 
 /** A VTXO row with its amounts read exactly. */
 export interface VtxoRecord {
@@ -125,9 +130,10 @@ export function toRecord(row: Vtxo): VtxoRecord {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A released lock: the VTXO is its owner's again (release and expiry alike). */
+/** A released lock: the VTXO is its owner's again (release and expiry alike); an inventory
+ * VTXO (amount 0, see NewOutput) goes back to the inventory. */
 const unlocked = (now: number) => ({
-  status: 'assigned' as const,
+  status: sql<VtxoStatus>`case when amount = 0 then 'available' else 'assigned' end`,
   locked_by_session: null,
   locked_at: null,
   lock_expires_at: null,
@@ -160,29 +166,63 @@ export class VtxoStore {
     }
   }
 
-  /** Hands inventory VTXOs (`available`) to `owner`, all or none (2002 if one is taken, 2003 if unknown). */
-  async assignFromInventory(vtxoIds: readonly string[], owner: string): Promise<VtxoRecord[]> {
-    const ids = uniqueSorted(vtxoIds);
+  /**
+   * Locks `count` inventory VTXOs of `assetId` holding at least `minSats` each for `sessionId`,
+   * oldest expiry last (the freshest VTXOs live longest in users' hands, so they go first).
+   * Rows another session takes meanwhile are skipped; 2001 when the inventory has too few.
+   */
+  async lockInventory(
+    sessionId: string,
+    assetId: string,
+    count: number,
+    minSats: bigint,
+    lockTtlMs: number,
+  ): Promise<VtxoRecord[]> {
+    if (!sessionId) throw new TypeError('sessionId is required');
+    if (!Number.isSafeInteger(count) || count <= 0) throw new RangeError('count must be > 0');
     return this.#transaction(async (trx) => {
-      const rows = await this.#lockRows(trx, ids);
-      for (const id of ids) {
-        const row = rows.get(id);
-        if (!row) throw new Rollback(new ProtocolError('VTXO_UNKNOWN', `unknown VTXO ${id}`));
-        if (row.status !== 'available') {
-          throw new Rollback(new ProtocolError('VTXO_SPENT', `VTXO ${id} is not in the inventory`));
-        }
-      }
       const now = this.#now();
-      const result = await trx
-        .updateTable('vtxos')
-        .set({ status: 'assigned', owner_pubkey: owner, updated_at: now, version: sql<number>`version + 1` })
-        .where('vtxo_id', 'in', ids)
-        .where('status', '=', 'available')
-        .executeTakeFirst();
-      if (result.numUpdatedRows !== BigInt(ids.length)) {
-        throw new Rollback(new ProtocolError('VTXO_SPENT', 'an inventory VTXO was taken meanwhile'));
+      // Read without locking, then take rows one conditional update at a time: a row another
+      // session takes meanwhile matches no more (InnoDB re-reads the committed row for an
+      // UPDATE) and is skipped. (FOR UPDATE SKIP LOCKED would lock every row the ORDER BY
+      // examines, so concurrent sessions would skip everything.)
+      const candidates = (
+        await trx
+          .selectFrom('vtxos')
+          .select('vtxo_id')
+          .where('status', '=', 'available')
+          .where('asset_id', '=', assetId)
+          .where('sats', '>=', minSats)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now + lockTtlMs)]))
+          .orderBy('expires_at', 'desc')
+          .orderBy('vtxo_id')
+          .limit(count * 4 + 16)
+          .execute()
+      ).map((r) => r.vtxo_id);
+      const taken: string[] = [];
+      for (const id of candidates) {
+        if (taken.length === count) break;
+        const result = await trx
+          .updateTable('vtxos')
+          .set({
+            status: 'pending_spend',
+            locked_by_session: sessionId,
+            locked_at: now,
+            lock_expires_at: now + lockTtlMs,
+            updated_at: now,
+            version: sql<number>`version + 1`,
+          })
+          .where('vtxo_id', '=', id)
+          .where('status', '=', 'available')
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 1n) taken.push(id);
       }
-      return this.#read(trx, ids);
+      if (taken.length < count) {
+        throw new Rollback(
+          new ProtocolError('SERVICE_UNAVAILABLE', `the gateway's ${assetId} inventory is short of VTXOs`),
+        );
+      }
+      return this.#read(trx, taken);
     });
   }
 
@@ -270,7 +310,12 @@ export class VtxoStore {
   async markSpent(
     sessionId: string,
     spentByTxid: string,
-    options: { readonly vtxoIds?: readonly string[]; readonly outputs?: readonly NewOutput[] } = {},
+    options: {
+      readonly vtxoIds?: readonly string[];
+      readonly outputs?: readonly NewOutput[];
+      /** Supply changes this spend accounts for (a land, a burn), booked in the same transaction. */
+      readonly movements?: readonly NewMovement[];
+    } = {},
   ): Promise<{ spent: VtxoRecord[]; created: VtxoRecord[] }> {
     if (!TXID.test(spentByTxid)) throw new TypeError('spentByTxid must be 64 lowercase hex');
     const ids = options.vtxoIds ? uniqueSorted(options.vtxoIds) : undefined;
@@ -297,13 +342,72 @@ export class VtxoStore {
         throw new Rollback(new ProtocolError('VTXO_SPENT', `session ${sessionId} does not hold every input`));
       }
       const created = await this.#insert(trx, options.outputs ?? [], spentByTxid);
+      for (const movement of options.movements ?? []) await bookMovement(trx, movement, now);
       return { spent: await this.#read(trx, held), created };
     });
   }
 
-  /** Records new VTXOs (outputs of an Ark transaction, or inventory). Amounts must be > 0. */
-  async createOutputs(outputs: readonly NewOutput[]): Promise<VtxoRecord[]> {
-    return this.#transaction((trx) => this.#insert(trx, outputs));
+  /**
+   * Records new VTXOs (outputs of an Ark transaction, or inventory) and the supply changes
+   * they account for (a lift, a mint), in one transaction.
+   */
+  async createOutputs(
+    outputs: readonly NewOutput[],
+    movements: readonly NewMovement[] = [],
+  ): Promise<VtxoRecord[]> {
+    return this.#transaction(async (trx) => {
+      const created = await this.#insert(trx, outputs);
+      for (const movement of movements) await bookMovement(trx, movement, this.#now());
+      return created;
+    });
+  }
+
+  /**
+   * VTXOs past their `expires_at` that are not spent become `expired` (an Ark server may sweep
+   * them). A user's VTXO leaves circulation: its amount is booked as a `burn` with reference
+   * `expiry:<vtxo_id>` in the same transaction, so the invariant holds. A VTXO locked by an open
+   * session is left alone (the session ends first). At most `limit` per call, oldest first.
+   */
+  async expireVtxos(now: number = this.#now(), limit = 1000): Promise<VtxoRecord[]> {
+    return this.#transaction(async (trx) => {
+      let query = trx
+        .selectFrom('vtxos')
+        .selectAll()
+        .where('status', 'in', ['available', 'assigned'])
+        .where('expires_at', '<=', now)
+        .orderBy('expires_at')
+        .orderBy('vtxo_id')
+        .limit(limit);
+      if (this.#database.kind === 'mariadb') query = query.forUpdate();
+      const rows = await query.execute();
+      const expired: VtxoRecord[] = [];
+      for (const row of rows) {
+        const result = await trx
+          .updateTable('vtxos')
+          .set({ status: 'expired', updated_at: now, version: sql<number>`version + 1` })
+          .where('vtxo_id', '=', row.vtxo_id)
+          .where('status', '=', row.status)
+          .executeTakeFirst();
+        if (result.numUpdatedRows !== 1n) continue;
+        const record = toRecord(row);
+        if (record.status === 'assigned' && record.amount > 0n) {
+          await bookMovement(
+            trx,
+            {
+              assetId: record.assetId,
+              kind: 'burn',
+              amount: record.amount,
+              reference: `expiry:${record.vtxoId}`,
+              userPubkey: record.ownerPubkey,
+              vtxoId: record.vtxoId,
+            },
+            now,
+          );
+        }
+        expired.push({ ...record, status: 'expired', updatedAt: now, version: record.version + 1 });
+      }
+      return expired;
+    });
   }
 
   /** Locks past their `lock_expires_at` go back to `assigned`; returns how many. */
@@ -469,10 +573,15 @@ export class VtxoStore {
     const rows = outputs.map((o) => {
       if (!TXID.test(o.txid)) throw new TypeError(`output txid must be 64 lowercase hex: ${o.txid}`);
       if (!Number.isSafeInteger(o.vout) || o.vout < 0) throw new TypeError(`bad vout ${o.vout}`);
-      if (typeof o.amount !== 'bigint' || o.amount <= 0n) {
+      if (typeof o.sats !== 'bigint' || o.sats < 0n) throw new TypeError('sats must be a bigint >= 0');
+      // Inventory carries sats for the gateway and no asset units; a user's VTXO carries units.
+      if (o.status === 'available') {
+        if (o.amount !== 0n || o.sats <= 0n) {
+          throw new ProtocolError('BELOW_LIMITS', 'an inventory VTXO holds sats and an asset amount of 0');
+        }
+      } else if (typeof o.amount !== 'bigint' || o.amount <= 0n) {
         throw new ProtocolError('BELOW_LIMITS', `a VTXO must hold a positive amount, not ${o.amount}`);
       }
-      if (typeof o.sats !== 'bigint' || o.sats < 0n) throw new TypeError('sats must be a bigint >= 0');
       return {
         vtxo_id: `${o.txid}:${o.vout}`,
         txid: o.txid,

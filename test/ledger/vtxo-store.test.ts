@@ -6,6 +6,7 @@ import { VtxoStore, type NewOutput } from '../../src/ledger/vtxo-store.ts';
 import type { Database } from '../../src/store/database.ts';
 import { createTestDatabase, mariadbAvailable, type TestDatabase } from '../support/test-database.ts';
 import { hex32, NOW, vtxoRow } from '../store/fixtures.ts';
+import { circulatingSupply } from '../../src/ledger/movements.ts';
 
 const kinds = [
   { kind: 'sqlite', skip: false },
@@ -229,22 +230,33 @@ for (const { kind, skip } of kinds) {
       expect(await store.balances(hex32())).toEqual([]);
     });
 
-    it('assigns inventory once, and gives coin selection only spendable, unexpired VTXOs', async () => {
+    it('locks inventory for one session at a time, returns it to the inventory, and gives coin selection only spendable, unexpired VTXOs', async () => {
       const owner = hex32();
       const gateway = hex32();
-      const [inv] = await seed(gateway, [330n], { status: 'available' });
-      await store.assignFromInventory([inv!], owner);
-      expect(await row(inv!)).toMatchObject({ status: 'assigned', ownerPubkey: owner, version: 1 });
-      expect(await codeOf(store.assignFromInventory([inv!], hex32()))).toBe(2002);
-      expect(await codeOf(store.assignFromInventory([`${hex32()}:1`], owner))).toBe(2003);
+      const inventory = await seed(gateway, [0n, 0n, 0n], { status: 'available', sats: 1_000n });
+      const sessions = Array.from({ length: 6 }, () => randomUUID());
+      const results = await Promise.allSettled(
+        sessions.map((s, i) => racers[i % racers.length]!.lockInventory(s, 'gBTC', 1, 500n, TTL)),
+      );
+      const won = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.map((v) => v.vtxoId) : []));
+      // Three VTXOs, six sessions wanting one each: three win, each a different VTXO.
+      expect(won.sort()).toEqual([...inventory].sort());
+      for (const r of results)
+        if (r.status === 'rejected') expect(await codeOf(Promise.reject(r.reason))).toBe(5004);
+      const holder = sessions[results.findIndex((r) => r.status === 'fulfilled')]!;
+      expect(await store.releaseSession(holder)).toBe(1);
+      expect(
+        (await Promise.all(inventory.map((id) => row(id!)))).filter((v) => v?.status === 'available'),
+      ).toHaveLength(1);
+      expect(await codeOf(store.lockInventory(randomUUID(), 'gBTC', 1, 5_000n, TTL))).toBe(5004);
 
       const [x, y] = await seed(owner, [5_000n, 2_000n]);
       await seed(owner, [9_000n], { expires_at: NOW - 1 });
       await store.lockForSession(randomUUID(), [y!], owner, 'gBTC', TTL);
       const coins = await store.candidates(owner, 'gBTC');
-      expect(coins.map((c) => c.id).sort()).toEqual([inv, x].sort());
-      const pick = selectCoins(coins, 5_200n, { dustLimit: 100n });
-      expect([pick.inputs.length, pick.change]).toEqual([2, 130n]);
+      expect(coins.map((c) => c.id)).toEqual([x]);
+      const pick = selectCoins(coins, 4_900n, { dustLimit: 50n });
+      expect([pick.inputs.length, pick.change]).toEqual([1, 100n]);
     });
 
     it('selects inputs in the database exactly as selectCoins does over the candidates', async () => {
@@ -273,6 +285,56 @@ for (const { kind, skip } of kinds) {
       expect(await codeOf(store.createOutputs([{ ...good, vout: 2 }, good]))).toBe(2002);
       expect(await store.get(`${txid}:2`)).toBeUndefined();
       expect(await store.listByOwner(owner)).toHaveLength(1);
+    });
+
+    it('books supply changes with the outputs, once, and burns a user VTXO that expires', async () => {
+      const txid = hex32();
+      const owner = hex32();
+      const asset = `exp-${txid.slice(0, 8)}`;
+      const lift = { assetId: asset, kind: 'lift' as const, amount: 700n, reference: `pay-${txid}` };
+      await store.createOutputs(
+        [
+          {
+            txid,
+            vout: 0,
+            ownerPubkey: owner,
+            assetId: asset,
+            amount: 700n,
+            sats: 330n,
+            expiresAt: NOW + 50,
+          },
+          {
+            txid,
+            vout: 1,
+            ownerPubkey: hex32(),
+            assetId: asset,
+            amount: 0n,
+            sats: 500n,
+            status: 'available',
+            expiresAt: NOW + 50,
+          },
+        ],
+        [lift],
+      );
+      // The same trigger again books nothing (the outputs are new, the movement is not).
+      const again = hex32();
+      await store.createOutputs(
+        [{ txid: again, vout: 0, ownerPubkey: owner, assetId: asset, amount: 1n, sats: 330n }],
+        [lift],
+      );
+      const supply = async () => (await circulatingSupply(database.db)).get(asset);
+      expect(await supply()).toBe(700n);
+
+      const expired = await store.expireVtxos(NOW + 50);
+      const mine = expired.filter((v) => v.assetId === asset).map((v) => [v.vout, v.status]);
+      expect(mine.sort()).toEqual([
+        [0, 'expired'],
+        [1, 'expired'],
+      ]);
+      // 700 left circulation as a burn; the inventory VTXO (no units) booked nothing.
+      expect(await supply()).toBe(0n);
+      expect(await store.expireVtxos(NOW + 50)).toEqual([]);
+      expect((await store.get(`${txid}:0`))?.status).toBe('expired');
     });
   });
 }
