@@ -29,6 +29,19 @@ import { ensureLocalSecret } from './secrets.ts';
 import { openDatabase, type Database } from './store/database.ts';
 import { migrateToLatest, pendingMigrations } from './store/migrator.ts';
 import { VERSION } from './version.ts';
+import { createCeremony, type Ceremony } from './ceremony/module.ts';
+import { ceremonySweepTask, CEREMONY_SWEEP_TASK } from './ceremony/tasks.ts';
+import { loadInventoryKey } from './ledger/inventory-key.ts';
+import { VtxoStore } from './ledger/vtxo-store.ts';
+import { createLedgerModule, type LedgerModule } from './ledger/module.ts';
+import { latestRatios } from './ledger/reserves.ts';
+import { createInventoryLedger, type InventoryLedger } from './ledger/inventory-ledger.ts';
+import { inventoryRepeatingJobs, inventoryTasks } from './ledger/tasks.ts';
+import { inventoryRoutes } from './http/routes/inventory.ts';
+import { ledgerRoutes } from './http/routes/ledger.ts';
+import { sessionRoutes } from './http/routes/sessions.ts';
+import { SessionReads } from './ceremony/session-reads.ts';
+import { cancelAction, submitBatchAction } from './nostr/handlers/ceremony.ts';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 
@@ -54,6 +67,10 @@ export interface Gateway {
   readonly backends: Backends;
   /** The Nostr transport of an API process (relays, intake, status). */
   readonly nostr: NostrService | undefined;
+  /** The signing ceremony of a process that handles intake jobs (api or worker). */
+  readonly ceremony: Ceremony | undefined;
+  /** Assets, reserves, ledger reads and the invariant check. */
+  readonly ledger: LedgerModule;
   /** Stops everything in reverse start order; resolves false if something did not stop cleanly. */
   stop(reason?: string): Promise<boolean>;
 }
@@ -172,7 +189,11 @@ export async function startGateway(config: Config, options: StartOptions): Promi
 
     // The gateway key: API processes sign replies, workers decrypt requests; a key that does
     // not decrypt stops the start here, naming the variable.
+    // The ledger's one VTXO service, shared by everything that changes VTXO rows here.
+    const vtxos = new VtxoStore(database);
     let nostrCore: NostrCore | undefined;
+    let ceremony: Ceremony | undefined;
+    let inventory: InventoryLedger | undefined;
     if (roles.includes('api') || roles.includes('worker')) {
       const keys = new KeyRing({
         database,
@@ -181,11 +202,53 @@ export async function startGateway(config: Config, options: StartOptions): Promi
         logger: logger.child({ component: 'nostr-keys' }),
       });
       await keys.initialise(configuredSecret(config, logger));
-      nostrCore = createNostrCore(config, database, keys);
+      const ceremonyRequests = {
+        cancel: (author: string, actionId: string) => ceremony!.engine.cancel(author, actionId),
+        submitBatch: (request: Parameters<Ceremony['intake']['submitBatch']>[0]) =>
+          ceremony!.intake.submitBatch(request),
+      };
+      nostrCore = createNostrCore(config, database, keys, [
+        cancelAction(() => (ceremony ? ceremonyRequests : undefined)),
+        submitBatchAction(() => (ceremony ? ceremonyRequests : undefined)),
+      ]);
+      const inventoryKey = await loadInventoryKey({
+        database,
+        atRestKey: atRestKey(config, secretKey),
+        configured: config.inventory.secretKey,
+        logger: logger.child({ component: 'inventory-key' }),
+      });
+      ceremony = createCeremony({
+        config,
+        database,
+        ark: backends.ark,
+        nostr: nostrCore,
+        vtxos,
+        inventoryKey,
+        logger,
+      });
+      const inventoryLedger = await createInventoryLedger({
+        config,
+        database,
+        backends,
+        announcer: nostrCore.publisher,
+        logger,
+        atRestKey: atRestKey(config, secretKey),
+        key: inventoryKey,
+        vtxos,
+      });
+      inventory = inventoryLedger;
+      started.push({ name: 'inventory', stop: () => inventoryLedger.close() });
     }
+
+    const ledger = createLedgerModule({ config, database, backends, logger, store: vtxos });
+    await ledger.start();
+    started.push({ name: 'ledger', stop: () => ledger.stop() });
 
     const tasks = taskRegistry([
       ...coreTasks({ database, nostr: nostrCore }).values(),
+      ceremonySweepTask(() => ceremony?.engine),
+      ...ledger.tasks,
+      ...inventoryTasks(inventory),
       ...(options.extraTasks ?? []),
     ]);
     const queue = await createJobQueue(config, { database, logger, tasks });
@@ -205,7 +268,13 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       });
     }
     if (roles.includes('scheduler')) {
-      const scheduler = await startScheduler(queue, config, logger);
+      const scheduler = await startScheduler(queue, config, logger, {
+        jobs: [
+          { task: CEREMONY_SWEEP_TASK, everyMs: config.ceremony.sweepIntervalMs },
+          ...ledger.repeatingJobs,
+          ...inventoryRepeatingJobs(config),
+        ],
+      });
       started.push({ name: 'scheduler', stop: () => scheduler.stop() });
     }
 
@@ -221,6 +290,8 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       evaluateAlerts: roles.includes('api'),
     });
     started.push({ name: 'monitoring', stop: () => monitoring.stop() });
+    backends.observeCalls(monitoring.metrics.observeDaemonCall); // daemon_call_seconds
+    monitoring.metrics.sources.reserves = () => latestRatios(database);
     const services = new ServiceRegistry();
     services.register({
       name: 'monitoring',
@@ -230,6 +301,20 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       stop: () => monitoring.service.stop(),
     });
     if (config.autoStart.monitoring) await monitoring.service.start();
+    if (inventory) {
+      const monitor = inventory.monitor;
+      services.register({
+        name: 'inventory-monitor',
+        description: 'replenishes the VTXO inventory below its thresholds (state shared by every instance)',
+        running: () => monitor.lastKnownRunning,
+        start: async () => {
+          await monitor.start();
+        },
+        stop: async () => {
+          await monitor.stop();
+        },
+      });
+    }
 
     let nostr: NostrService | undefined;
     if (roles.includes('api') && nostrCore) {
@@ -303,6 +388,19 @@ export async function startGateway(config: Config, options: StartOptions): Promi
           ...(nostr ? [nostrRoutes(nostr, admin)] : []),
           monitoringRoutes(operations),
           adminRoutes(operations, admin),
+          ledgerRoutes(ledger, admin),
+          ...(inventory ? [inventoryRoutes({ ledger: inventory, admin, queue })] : []),
+          ...(ceremony
+            ? [
+                sessionRoutes(
+                  {
+                    reads: new SessionReads(database, ceremony.engine),
+                    challengeRetentionMs: config.ceremony.challengeRetentionMs,
+                  },
+                  admin,
+                ),
+              ]
+            : []),
         ],
         { metrics: monitoring.metrics },
       );
@@ -343,6 +441,8 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       metricsUrl: monitoring.exporter?.url,
       backends,
       nostr,
+      ceremony,
+      ledger,
       stop: (reason = 'stop') => stopAll(reason),
     };
   } catch (error) {

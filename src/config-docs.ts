@@ -10,6 +10,8 @@ const GROUP_TITLES: Record<string, string> = {
   daemons: 'Daemons (arkd, tapd, lnd)',
   nostr: 'Nostr',
   monitoring: 'Monitoring',
+  ledger: 'Ledger, inventory and assets',
+  ceremony: 'Intents and signing sessions',
   services: 'Auto-start toggles',
 };
 

@@ -53,6 +53,7 @@ export const VARIABLES = [
   { name: 'SECRET_KEY', kind: 'string', secret: true, min: 32, group: 'security', description: 'Server secret (at least 32 characters). Required with DATABASE_URL; the embedded default generates one in DATA_DIR.' },
   { name: 'ADMIN_API_KEY', kind: 'string', secret: true, min: 32, group: 'security', description: 'Key for X-Admin-Key on /admin/* and operational endpoints (at least 32 characters). Unset: those endpoints are refused.' },
   { name: 'ADMIN_AUTH_MAX_FAILURES', kind: 'integer', default: '10', min: 1, max: 1000000, group: 'security', description: 'Wrong admin keys accepted per client address per minute before further attempts get 429.' },
+  { name: 'ARK_INVENTORY_SECRET_KEY', kind: 'string', secret: true, group: 'security', description: 'Secret key (64 hex) that owns the gateway\'s inventory and fee VTXOs and signs its own Ark inputs. Unset: generated on first start and kept in the database, encrypted like the Nostr keys.' },
 
   // Daemons
   { name: 'ARKD_MODE', kind: 'enum', values: ['sim', 'real'], group: 'daemons', description: 'sim: the in-process Ark server simulator. real: arkd at ARKD_URL. Unset: real when ARKD_URL is set, else sim.' },
@@ -60,6 +61,7 @@ export const VARIABLES = [
   { name: 'LND_MODE', kind: 'enum', values: ['sim', 'real'], group: 'daemons', description: 'sim: the in-process Lightning node simulator. real: lnd at LND_HOST. Unset: real when LND_HOST is set, else sim.' },
   { name: 'SIM_SEED', kind: 'string', secret: true, group: 'daemons', description: 'Seed of the simulated daemons\' keys (any text). Unset: a random seed generated once and kept in DATA_DIR/sim.' },
   { name: 'ARKD_URL', kind: 'url', group: 'daemons', description: 'arkd REST address, e.g. http://127.0.0.1:7070.' },
+  { name: 'ARKD_ESPLORA_URL', kind: 'url', group: 'daemons', description: 'Esplora REST API of the Bitcoin network arkd runs on (e.g. http://127.0.0.1:3000), for the chain tip, the confirmation height of commitment txs and the inventory wallet\'s boarding funds. Used only when arkd is real; unset, the chain tip and commitment heights are unavailable and inventory batches are refused.' },
   { name: 'ARKD_TIMEOUT_MS', kind: 'integer', default: '10000', min: 100, max: 600000, group: 'daemons', description: 'Timeout of one arkd call.' },
   { name: 'TAPD_HOST', kind: 'string', group: 'daemons', description: 'tapd REST address host:port, e.g. 127.0.0.1:8089.' },
   { name: 'TAPD_TLS_CERT', kind: 'string', secret: true, group: 'daemons', description: 'tapd TLS certificate: a file path or base64 PEM.' },
@@ -98,7 +100,31 @@ export const VARIABLES = [
   { name: 'ALERT_EVALUATION_INTERVAL_MS', kind: 'integer', default: '30000', min: 100, max: 3600000, group: 'monitoring', description: 'How often the alert rules are evaluated.' },
   { name: 'ALERT_WEBHOOK_URL', kind: 'url', secret: true, group: 'monitoring', description: 'Alertmanager-compatible receiver that firing and resolved alerts are POSTed to (unset: log and history only).' },
   { name: 'VTXO_INVENTORY_CRITICAL', kind: 'integer', default: '1000', min: 0, max: 100000000, group: 'monitoring', description: 'Available VTXOs per enabled asset below which the low-inventory alert fires.' },
+
+  // Ledger: inventory, cleanup, L1 commitments (docs/ledger.md)
+  { name: 'VTXO_INVENTORY_WARNING', kind: 'integer', default: '3000', min: 0, max: 100000000, group: 'ledger', description: 'Available VTXOs per asset below which the inventory monitor replenishes when the on-chain fee rate is low (below VTXO_LOW_FEE_RATE); below VTXO_INVENTORY_CRITICAL it replenishes whatever the fee. Must lie between VTXO_INVENTORY_CRITICAL and VTXO_INVENTORY_TARGET.' },
+  { name: 'VTXO_INVENTORY_TARGET', kind: 'integer', default: '10000', min: 1, max: 100000000, group: 'ledger', description: 'Available VTXOs per asset the inventory monitor replenishes up to.' },
+  { name: 'VTXO_BATCH_SIZE', kind: 'integer', default: '1000', min: 1, max: 10000, group: 'ledger', description: 'Inventory VTXOs created per Ark batch by the inventory monitor.' },
+  { name: 'VTXO_INVENTORY_AMOUNT_SATS', kind: 'integer', default: '1000', min: 1, max: 100000000, group: 'ledger', description: 'Sats in each inventory VTXO the monitor creates (at least the Ark server\'s dust).' },
+  { name: 'VTXO_LOW_FEE_RATE', kind: 'integer', default: '10', min: 1, max: 100000, group: 'ledger', description: 'On-chain fee rate (sat/vB, lnd\'s 6-block estimate) below which the fee is low enough to replenish an inventory that is only below VTXO_INVENTORY_WARNING.' },
+  { name: 'VTXO_MONITOR_INTERVAL_MS', kind: 'integer', default: '300000', min: 1000, max: 86400000, group: 'ledger', description: 'How often the inventory monitor checks the available VTXOs of each asset.' },
+  { name: 'VTXO_CLEANUP_INTERVAL_MS', kind: 'integer', default: '60000', min: 1000, max: 86400000, group: 'ledger', description: 'How often VTXOs past expiry are marked expired and stale session locks are released.' },
+  { name: 'SESSION_TIMEOUT_S', kind: 'integer', default: '900', min: 30, max: 86400, group: 'ceremony', description: 'A signing session must settle within this many seconds of its intent being accepted; past it the session fails with 3003 and its locks are released.' },
+  { name: 'SESSION_STEP_TIMEOUT_S', kind: 'integer', default: '120', min: 5, max: 3600, group: 'ceremony', description: 'Seconds a wallet has to answer one signing challenge (31511); past it the session fails with 3003.' },
+  { name: 'SESSION_CHALLENGE_RETENTION_DAYS', kind: 'integer', default: '30', min: 1, max: 3650, group: 'ceremony', description: 'Days the challenges (whole PSBTs) of an ended session are kept before POST /sessions/cleanup deletes them; the session row stays as the record.' },
+  { name: 'CEREMONY_SWEEP_INTERVAL_MS', kind: 'integer', default: '5000', min: 500, max: 600000, group: 'ceremony', description: 'How often open signing sessions are resumed (after a crash, or a daemon that was down) and timed out.' },
+  { name: 'L1_COMMITMENT_INTERVAL_MS', kind: 'integer', default: '3600000', min: 10000, max: 604800000, group: 'ledger', description: 'How often the finalized Ark transactions not yet committed are hashed into a Merkle root, anchored to the Ark server\'s latest L1 commitment and announced (kind 31342).' },
   { name: 'BACKUP_DIR', kind: 'string', group: 'monitoring', description: 'Where /admin/backup/create writes owner-only backups (default: DATA_DIR/backups).' },
+
+  // Ledger: assets and reserves
+  { name: 'GBTC_ISSUANCE', kind: 'integer', default: '2100000000000000', min: 1, max: 9007199254740991, group: 'ledger', description: 'gBTC units (sats) minted through tapd on first start: the issuer\'s stock, not circulation (gBTC enters circulation only by lifts). Read once; changing it later mints nothing.' },
+  { name: 'RESERVE_CHECK_INTERVAL_MS', kind: 'integer', default: '300000', min: 1000, max: 86400000, group: 'ledger', description: 'How often the ledger.reserve-check job records the gBTC reserve (Lightning channel + on-chain balance against the circulating supply).' },
+
+  // Intents and fees (docs/protocol.md, "Intents (31510)")
+  { name: 'FEE_ASSET', kind: 'string', default: 'gBTC', group: 'ceremony', description: 'Asset (asset_id) in which every intent but a Lightning land pays its flat fee.' },
+  { name: 'FEE_INTENT_AMOUNT', kind: 'integer', default: '10', min: 1, max: 9007199254740991, group: 'ceremony', description: 'Flat fee of every intent but a Lightning land, in units of FEE_ASSET; an intent must declare exactly this (else 4001).' },
+  { name: 'FEE_LAND_PPM', kind: 'integer', default: '1000', min: 0, max: 1000000, group: 'ceremony', description: 'Fee of a Lightning land in parts per million of the landed amount (1000 = 0.1 %), rounded up, at least 1, in the landed asset.' },
+  { name: 'INTENT_MAX_LIFETIME_S', kind: 'integer', default: '3600', min: 60, max: 604800, group: 'ceremony', description: 'How far ahead an intent\'s deadline (the earlier of expires_at and its expiration tag) may lie; later ones are refused with 1003.' },
 
   // Auto-start toggles
   { name: 'MONITORING_AUTO_START', kind: 'boolean', default: 'true', group: 'services', description: 'Start the monitoring service with the API.' },
@@ -172,6 +198,8 @@ export interface DaemonEndpoint {
   readonly timeoutMs: number;
   /** Retry and circuit-breaker tuning of the real client (DAEMON_RETRY_*, DAEMON_BREAKER_*). */
   readonly resilience?: DaemonResilience;
+  /** arkd only: Esplora REST API of its Bitcoin network (ARKD_ESPLORA_URL), without a trailing slash. */
+  readonly esploraUrl?: string;
 }
 
 export interface DaemonResilience {
@@ -233,6 +261,40 @@ export interface Config {
     readonly inventoryCritical: number;
   };
   readonly backupDir: string;
+  readonly inventory: {
+    /** ARK_INVENTORY_SECRET_KEY; undefined: generated once and kept encrypted in `settings`. */
+    readonly secretKey: Secret | undefined;
+    /** Replenish below this only when the fee rate is low; critical is monitoring.inventoryCritical. */
+    readonly warning: number;
+    readonly target: number;
+    readonly batchSize: number;
+    /** Sats per inventory VTXO (a number here so the config stays JSON; the ledger makes it bigint). */
+    readonly amountSats: number;
+    /** sat/vB: a fee estimate below it is low. */
+    readonly lowFeeRate: number;
+    readonly monitorIntervalMs: number;
+    readonly cleanupIntervalMs: number;
+  };
+  readonly l1Commitments: { readonly intervalMs: number };
+  readonly ceremony: {
+    readonly sessionTimeoutMs: number;
+    readonly stepTimeoutMs: number;
+    readonly sweepIntervalMs: number;
+    /** How long the challenges (whole PSBTs) of an ended session are kept. */
+    readonly challengeRetentionMs: number;
+  };
+  readonly assets: {
+    /** gBTC units minted on first start (GBTC_ISSUANCE); a safe integer (the config stays JSON). */
+    readonly gbtcIssuance: number;
+    readonly reserveCheckIntervalMs: number;
+  };
+  readonly intents: {
+    /** INTENT_MAX_LIFETIME_S. */
+    readonly maxLifetimeS: number;
+    /** FEE_ASSET, FEE_INTENT_AMOUNT, FEE_LAND_PPM (safe integers, so the config stays JSON;
+     * feeSchedule() gives the bigint FeeSchedule money code uses). */
+    readonly fees: { readonly intentAsset: string; readonly intentAmount: number; readonly landPpm: number };
+  };
   readonly autoStart: {
     readonly monitoring: boolean;
     readonly performance: boolean;
@@ -454,6 +516,7 @@ function readDaemons(r: Reader): Config['daemons'] {
     undefined,
     'ARKD_TIMEOUT_MS',
   );
+  const esploraUrl = r.url('ARKD_ESPLORA_URL', ['http:', 'https:'], 'http://127.0.0.1:3000');
   const tapd = endpoint(
     'TAPD_MODE',
     'TAPD_HOST',
@@ -478,7 +541,12 @@ function readDaemons(r: Reader): Config['daemons'] {
       r.fail(name, `must be host:port (got "${value}")`);
     }
   }
-  return { simSeed: r.secret('SIM_SEED'), arkd, tapd, lnd };
+  return {
+    simSeed: r.secret('SIM_SEED'),
+    arkd: esploraUrl ? { ...arkd, esploraUrl: esploraUrl.toString().replace(/\/$/, '') } : arkd,
+    tapd,
+    lnd,
+  };
 }
 
 function readNostr(r: Reader): Config['nostr'] {
@@ -515,6 +583,31 @@ function readNostr(r: Reader): Config['nostr'] {
   };
 }
 
+function readInventory(r: Reader): Config['inventory'] {
+  const secretKey = r.secret('ARK_INVENTORY_SECRET_KEY');
+  if (secretKey && !/^[0-9a-fA-F]{64}$/.test(secretKey.reveal())) {
+    r.fail('ARK_INVENTORY_SECRET_KEY', 'must be 64 hex characters (a 32-byte secp256k1 secret key)');
+  }
+  const critical = r.integer('VTXO_INVENTORY_CRITICAL');
+  const warning = r.integer('VTXO_INVENTORY_WARNING');
+  const target = r.integer('VTXO_INVENTORY_TARGET');
+  // The monitor's thresholds only make sense in this order (docs/ledger.md).
+  if (critical > warning)
+    r.fail('VTXO_INVENTORY_WARNING', `must be at least VTXO_INVENTORY_CRITICAL (${critical})`);
+  if (warning > target)
+    r.fail('VTXO_INVENTORY_TARGET', `must be at least VTXO_INVENTORY_WARNING (${warning})`);
+  return {
+    secretKey,
+    warning,
+    target,
+    batchSize: r.integer('VTXO_BATCH_SIZE'),
+    amountSats: r.integer('VTXO_INVENTORY_AMOUNT_SATS'),
+    lowFeeRate: r.integer('VTXO_LOW_FEE_RATE'),
+    monitorIntervalMs: r.integer('VTXO_MONITOR_INTERVAL_MS'),
+    cleanupIntervalMs: r.integer('VTXO_CLEANUP_INTERVAL_MS'),
+  };
+}
+
 /**
  * Reads and validates the whole configuration from an environment. Pure: the caller decides
  * where the environment comes from (process.env merged with .env in main.ts, literals in tests).
@@ -532,6 +625,11 @@ export function loadConfig(env: Env): Config {
   const prefix = r.string('QUEUE_PREFIX') ?? 'arkrelay';
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix))
     r.fail('QUEUE_PREFIX', `must be letters, digits, _ . - (got "${prefix}")`);
+
+  // The fee asset is an asset_id as intents write it (src/domain/intents.ts).
+  const feeAsset = r.string('FEE_ASSET') ?? 'gBTC';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(feeAsset))
+    r.fail('FEE_ASSET', `must be 1-64 of A-Z a-z 0-9 _ . - (got "${feeAsset}")`);
 
   const config: Config = {
     port: r.integer('PORT'),
@@ -570,6 +668,26 @@ export function loadConfig(env: Env): Config {
       inventoryCritical: r.integer('VTXO_INVENTORY_CRITICAL'),
     },
     backupDir: resolve(r.string('BACKUP_DIR') ?? resolve(dataDir, 'backups')),
+    inventory: readInventory(r),
+    l1Commitments: { intervalMs: r.integer('L1_COMMITMENT_INTERVAL_MS') },
+    ceremony: {
+      sessionTimeoutMs: r.integer('SESSION_TIMEOUT_S') * 1000,
+      stepTimeoutMs: r.integer('SESSION_STEP_TIMEOUT_S') * 1000,
+      sweepIntervalMs: r.integer('CEREMONY_SWEEP_INTERVAL_MS'),
+      challengeRetentionMs: r.integer('SESSION_CHALLENGE_RETENTION_DAYS') * 86_400_000,
+    },
+    assets: {
+      gbtcIssuance: r.integer('GBTC_ISSUANCE'),
+      reserveCheckIntervalMs: r.integer('RESERVE_CHECK_INTERVAL_MS'),
+    },
+    intents: {
+      maxLifetimeS: r.integer('INTENT_MAX_LIFETIME_S'),
+      fees: {
+        intentAsset: feeAsset,
+        intentAmount: r.integer('FEE_INTENT_AMOUNT'),
+        landPpm: r.integer('FEE_LAND_PPM'),
+      },
+    },
     autoStart: {
       monitoring: r.boolean('MONITORING_AUTO_START'),
       performance: r.boolean('PERFORMANCE_OPTIMIZATION'),

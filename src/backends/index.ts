@@ -13,7 +13,7 @@ import type { SimControls } from './sim/controls.ts';
 import { SimWorld } from './sim/world.ts';
 import type { AssetsBackend } from './tapd/assets-backend.ts';
 import { AssetsSimulator } from './tapd/simulator.ts';
-import type { BackendLifecycle, BackendMode, BackendName } from './types.ts';
+import type { BackendLifecycle, BackendMode, BackendName, DaemonCallObserver } from './types.ts';
 
 export interface Backends {
   readonly ark: ArkBackend;
@@ -25,11 +25,21 @@ export interface Backends {
   /** The three, in the order arkd, tapd, lnd. */
   all(): readonly BackendLifecycle[];
   get(name: BackendName): BackendLifecycle;
+  /**
+   * Replaces the observer every daemon call is reported to (simulated or real), for a
+   * composition root that builds its metrics after the backends.
+   */
+  observeCalls(observer: DaemonCallObserver | undefined): void;
   close(): Promise<void>;
 }
 
 export interface BackendDeps {
   readonly logger: Logger;
+  /**
+   * Told about every daemon call once it ends: daemon, operation, outcome (`ok` or the error
+   * kind), seconds — e.g. `metrics.observeDaemonCall` (the daemon_call_seconds histogram).
+   */
+  readonly observeCall?: DaemonCallObserver;
   /** Clock of the simulated world (tests); the real clients keep their own. */
   readonly now?: () => number;
   /** Replacements of the real client factories (tests point them at wire fakes). */
@@ -54,21 +64,25 @@ export async function createBackends(config: BackendsConfig, deps: BackendDeps):
       })
     : undefined;
   const made: BackendLifecycle[] = [];
-  const realDeps = { logger: deps.logger };
+  // One indirection, so that observeCalls() can set the observer after the clients exist.
+  let observer = deps.observeCall;
+  const observeCall: DaemonCallObserver = (...call) => observer?.(...call);
+  const realDeps = { logger: deps.logger, observeCall };
   try {
     const simLightning = world ? new LightningSimulator(world) : undefined;
+    simLightning?.observeCalls(observeCall);
     const lightning: LightningBackend =
       modes.lnd === 'sim' ? simLightning! : await (deps.real?.lnd ?? createRealLnd)(lnd, realDeps);
     made.push(lightning);
     // Asset invoices live on the Lightning node: a simulated tapd uses the simulated node.
     const assets: AssetsBackend =
       modes.tapd === 'sim'
-        ? new AssetsSimulator(world!, simLightning!)
+        ? observed(new AssetsSimulator(world!, simLightning!), observeCall)
         : await (deps.real?.tapd ?? createRealTapd)(tapd, realDeps);
     made.push(assets);
     const ark: ArkBackend =
       modes.arkd === 'sim'
-        ? new ArkSimulator(world!)
+        ? observed(new ArkSimulator(world!), observeCall)
         : await (deps.real?.ark ?? createRealArk)(arkd, realDeps);
     made.push(ark);
 
@@ -96,6 +110,9 @@ export async function createBackends(config: BackendsConfig, deps: BackendDeps):
       sim,
       all: () => [ark, assets, lightning],
       get: (name) => byName[name],
+      observeCalls: (next) => {
+        observer = next;
+      },
       close: async () => {
         if (closed) return;
         closed = true;
@@ -108,6 +125,14 @@ export async function createBackends(config: BackendsConfig, deps: BackendDeps):
     world?.close();
     throw error;
   }
+}
+
+function observed<T extends { observeCalls(observer: DaemonCallObserver): void }>(
+  simulator: T,
+  observer: DaemonCallObserver,
+): T {
+  simulator.observeCalls(observer);
+  return simulator;
 }
 
 export type { SimControls } from './sim/controls.ts';

@@ -3,9 +3,12 @@
 // A configured daemon is never replaced by the simulator: an unreachable one is reported down.
 import type { DaemonEndpoint } from '../config.ts';
 import type { Logger } from '../logging.ts';
+import type { DaemonCallObserver } from './types.ts';
 
 export interface RealClientDeps {
   readonly logger: Logger;
+  /** Told about every call the client makes to its daemon (daemon_call_seconds). */
+  readonly observeCall?: DaemonCallObserver;
 }
 
 // Each factory checks its endpoint's address and credentials (StartupError naming the variable)

@@ -115,3 +115,33 @@ export function protocolErrorName(error: BackendError): ErrorName {
 
 /** Stops a stream subscription; safe to call twice. */
 export type Unsubscribe = () => void;
+
+/** How one daemon call ended: `ok`, or the kind of its BackendError. */
+export type DaemonCallOutcome = 'ok' | BackendErrorKind;
+
+/**
+ * Told about every daemon call once it ends (retries included in `seconds`), e.g. to feed the
+ * `daemon_call_seconds` histogram. Must not throw; a throw is ignored.
+ */
+export type DaemonCallObserver = (
+  daemon: BackendName,
+  operation: string,
+  outcome: DaemonCallOutcome,
+  seconds: number,
+) => void;
+
+/** Calls the observer, if any, so that its failure can never fail the call it observes. */
+export function notifyObserver(
+  observer: DaemonCallObserver | undefined,
+  daemon: BackendName,
+  operation: string,
+  outcome: DaemonCallOutcome,
+  seconds: number,
+): void {
+  if (!observer) return;
+  try {
+    observer(daemon, operation, outcome, seconds);
+  } catch {
+    // metrics are never worth a failed daemon call
+  }
+}

@@ -44,3 +44,9 @@ export class ProtocolError extends Error {
     this.details = details;
   }
 }
+
+/** The error a stored code stands for (a session that ended with it), with its stored message. */
+export function errorFromCode(code: number | null, message?: string | null): ProtocolError {
+  const name = (Object.keys(ERROR_CODES) as ErrorName[]).find((n) => ERROR_CODES[n].code === code);
+  return new ProtocolError(name ?? 'SERVICE_UNAVAILABLE', message ?? undefined);
+}

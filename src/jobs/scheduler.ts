@@ -21,8 +21,9 @@ export interface Scheduler {
 
 const RECONCILE_EVERY_MS = 60_000;
 
-export function repeatingJobs(config: Config): RepeatingJob[] {
-  return [{ task: HEARTBEAT_TASK, everyMs: config.jobs.heartbeatIntervalMs }];
+/** The heartbeat, plus the repeating jobs of the modules the composition root built. */
+export function repeatingJobs(config: Config, extra: readonly RepeatingJob[] = []): RepeatingJob[] {
+  return [{ task: HEARTBEAT_TASK, everyMs: config.jobs.heartbeatIntervalMs }, ...extra];
 }
 
 /** Makes the queue's schedules match `jobs`; only touches what differs, so it is cheap to repeat. */
@@ -40,9 +41,9 @@ export async function startScheduler(
   queue: JobQueue,
   config: Config,
   logger: Logger,
-  options: { readonly reconcileEveryMs?: number } = {},
+  options: { readonly reconcileEveryMs?: number; readonly jobs?: readonly RepeatingJob[] } = {},
 ): Promise<Scheduler> {
-  const jobs = repeatingJobs(config);
+  const jobs = repeatingJobs(config, options.jobs);
   await reconcileSchedules(queue, jobs);
   logger.info({ jobs: jobs.map((j) => `${j.task} every ${j.everyMs} ms`) }, 'scheduler started');
   const timer = setInterval(() => {

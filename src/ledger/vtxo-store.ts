@@ -302,6 +302,17 @@ export class VtxoStore {
     });
   }
 
+  /** releaseSession inside the caller's transaction (a session failing releases as it fails). */
+  async releaseWithin(trx: Trx, sessionId: string): Promise<number> {
+    const result = await trx
+      .updateTable('vtxos')
+      .set(unlocked(this.#now()))
+      .where('locked_by_session', '=', sessionId)
+      .where('status', '=', 'pending_spend')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   /**
    * Marks spent, by `spentByTxid`, every VTXO `sessionId` holds (or exactly `vtxoIds` of them),
    * and records the transaction's `outputs` in the same transaction. Only the lock holder can:
@@ -325,26 +336,42 @@ export class VtxoStore {
         throw new Rollback(new ProtocolError('VTXO_SPENT', `session ${sessionId} holds no VTXO`));
       }
       const now = this.#now();
-      const result = await trx
-        .updateTable('vtxos')
-        .set({
-          status: 'spent',
-          spent_by_txid: spentByTxid,
-          lock_expires_at: null,
-          updated_at: now,
-          version: sql<number>`version + 1`,
-        })
-        .where('vtxo_id', 'in', held)
-        .where('status', '=', 'pending_spend')
-        .where('locked_by_session', '=', sessionId)
-        .executeTakeFirst();
-      if (result.numUpdatedRows !== BigInt(held.length)) {
+      if (!(await this.#spend(trx, sessionId, held, spentByTxid, now))) {
         throw new Rollback(new ProtocolError('VTXO_SPENT', `session ${sessionId} does not hold every input`));
       }
       const created = await this.#insert(trx, options.outputs ?? [], spentByTxid);
       for (const movement of options.movements ?? []) await bookMovement(trx, movement, now);
       return { spent: await this.#read(trx, held), created };
     });
+  }
+
+  /**
+   * Settlement of one Ark transaction inside the caller's transaction (which also records the
+   * sessions and the announcement): every VTXO the `sessionIds` hold becomes spent by
+   * `spentByTxid`, `outputs` are recorded and `movements` booked. Throws ProtocolError 2002
+   * when a session holds nothing or lost a lock — the caller's transaction then rolls back.
+   */
+  async spendWithin(
+    trx: Trx,
+    sessionIds: readonly string[],
+    spentByTxid: string,
+    outputs: readonly NewOutput[],
+    movements: readonly NewMovement[] = [],
+  ): Promise<{ spent: VtxoRecord[]; created: VtxoRecord[] }> {
+    if (!TXID.test(spentByTxid)) throw new TypeError('spentByTxid must be 64 lowercase hex');
+    const now = this.#now();
+    const held: string[] = [];
+    for (const sessionId of sessionIds) {
+      const ids = await this.#heldBy(trx, sessionId);
+      if (ids.length === 0) throw new ProtocolError('VTXO_SPENT', `session ${sessionId} holds no VTXO`);
+      if (!(await this.#spend(trx, sessionId, ids, spentByTxid, now))) {
+        throw new ProtocolError('VTXO_SPENT', `session ${sessionId} does not hold every input`);
+      }
+      held.push(...ids);
+    }
+    const created = await this.#insert(trx, outputs, spentByTxid);
+    for (const movement of movements) await bookMovement(trx, movement, now);
+    return { spent: await this.#read(trx, held.sort()), created };
   }
 
   /**
@@ -543,6 +570,30 @@ export class VtxoStore {
     if (this.#database.kind === 'mariadb') query = query.forUpdate();
     const rows = await query.execute();
     return new Map(rows.map((row) => [row.vtxo_id, row]));
+  }
+
+  /** `ids`, all held by `sessionId`, become spent by `spentByTxid`; false unless every one did. */
+  async #spend(
+    trx: Trx,
+    sessionId: string,
+    ids: readonly string[],
+    spentByTxid: string,
+    now: number,
+  ): Promise<boolean> {
+    const result = await trx
+      .updateTable('vtxos')
+      .set({
+        status: 'spent',
+        spent_by_txid: spentByTxid,
+        lock_expires_at: null,
+        updated_at: now,
+        version: sql<number>`version + 1`,
+      })
+      .where('vtxo_id', 'in', ids)
+      .where('status', '=', 'pending_spend')
+      .where('locked_by_session', '=', sessionId)
+      .executeTakeFirst();
+    return result.numUpdatedRows === BigInt(ids.length);
   }
 
   async #heldBy(trx: Trx, sessionId: string): Promise<string[]> {

@@ -15,6 +15,8 @@ export interface MetricSources {
   alerts?: () => Promise<readonly { rule: string; severity: string; firing: boolean }[]>;
   vtxos?: () => Promise<readonly { status: string; asset: string; count: number }[]>;
   sessions?: () => Promise<readonly { state: string; count: number }[]>;
+  /** Newest reserve reading per relay-issued asset (asset_reserves). */
+  reserves?: () => Promise<readonly { asset: string; ratioPpm: number; healthy: boolean }[]>;
   relays?: () => readonly RelayCounters[];
 }
 
@@ -110,6 +112,15 @@ export class Metrics {
       for (const row of (await sources.vtxos?.()) ?? [])
         g.set({ status: row.status, asset: row.asset }, row.count);
     });
+    gauge(
+      'reserve_ratio_ppm',
+      'Newest reserve reading: BTC held / supply, parts per million',
+      ['asset'],
+      async (g) => {
+        for (const row of (await sources.reserves?.().catch(() => undefined)) ?? [])
+          g.set({ asset: row.asset }, row.ratioPpm);
+      },
+    );
 
     const system = (name: string, help: string, pick: (s: SystemSample) => number | null) =>
       gauge(name, help, [], (g) => {
@@ -195,6 +206,16 @@ export class Metrics {
       for (const r of sources.relays?.() ?? []) g.set({ relay: r.relay }, r.reconnects);
     });
   }
+
+  /** A daemon call ended (the backends' call observer); bound, so it can be passed as is. */
+  readonly observeDaemonCall = (
+    daemon: string,
+    operation: string,
+    outcome: string,
+    seconds: number,
+  ): void => {
+    this.daemonCallSeconds.observe({ daemon, method: operation, outcome }, seconds);
+  };
 
   async exposition(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };

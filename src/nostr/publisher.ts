@@ -82,7 +82,7 @@ export class Publisher {
   notification(
     target: Encrypted,
     body: { type: string } & Record<string, unknown>,
-    d = randomUUID(),
+    d: string = randomUUID(),
   ): NostrEvent {
     return this.#encrypted(KIND.NOTIFICATION, target, body, [['d', `notification:${d}`], this.#expiration()]);
   }

@@ -15,6 +15,14 @@ import type { AnyAction } from './handlers/index.ts';
 import type { GatewayKey } from './keys.ts';
 import type { Publisher } from './publisher.ts';
 
+/** The signing ceremony, as intake sees it (src/ceremony/intake.ts implements it). */
+export interface CeremonyPort {
+  /** Replies to publish for a 31510 (a 31341 when refused); accepted intents answer through their session. */
+  onIntent(event: NostrEvent, key: GatewayKey): Promise<NostrEvent[]>;
+  /** Replies to publish for a 31512 (a 31341 when refused). */
+  onResponse(event: NostrEvent, key: GatewayKey): Promise<NostrEvent[]>;
+}
+
 export interface ResponderOptions {
   readonly publisher: Publisher;
   readonly actions: ReadonlyMap<string, AnyAction>;
@@ -30,6 +38,8 @@ export function replyScheme(event: NostrEvent, allowNip04: boolean): EncryptionS
 
 export class Responder {
   readonly #options: ResponderOptions;
+  /** Set once the process has built its ceremony (it needs this core's publisher first). */
+  ceremony: CeremonyPort | undefined;
   constructor(options: ResponderOptions) {
     this.#options = options;
   }
@@ -72,22 +82,12 @@ export class Responder {
       case KIND.SERVICE_REQUEST:
         return [await this.#serviceRequest(event, key, ctx)];
       case KIND.ACTION_INTENT:
-        // Intents are implemented by a later issue; until then every type is unknown here.
-        return [
-          this.rejection(
-            event,
-            key,
-            Responder.error('UNKNOWN_TYPE', 'this gateway does not execute intents yet'),
-          ),
-        ];
+        if (this.ceremony) return this.ceremony.onIntent(event, key);
+        // A process without the ceremony (it runs no ledger) cannot judge an intent: retry elsewhere.
+        throw new Error('this process has no signing ceremony');
       case KIND.SIGNING_RESPONSE:
-        return [
-          this.rejection(
-            event,
-            key,
-            Responder.error('CHALLENGE_RESPONSE_INVALID', 'no open challenge for this response'),
-          ),
-        ];
+        if (this.ceremony) return this.ceremony.onResponse(event, key);
+        throw new Error('this process has no signing ceremony');
       default:
         return [];
     }

@@ -91,6 +91,8 @@ describe('GET /grpc/{service}', () => {
     await backends.assets.mintAsset({ name: 'gBTC', amount: 5_000n, decimalDisplay: 8, grouped: true });
     await backends.ark.createInventoryBatch({
       ownerPubkey: 'f9308a019258c31049344f85f89d5229b531c845836f99b08601f113bce036f9',
+      // Secret key 3: the x-only key above is 3·G.
+      ownerSecretKey: Uint8Array.from({ length: 32 }, (_, i) => (i === 31 ? 3 : 0)),
       amounts: [1000n],
     });
 

@@ -80,6 +80,8 @@ export function gatewayConfig(options: TestGatewayOptions): Config {
     HOST: '127.0.0.1',
     EMBEDDED_RELAY_PORT: '0',
     LOG_LEVEL: 'silent',
+    // Tests create the inventory they need; the monitor's 10 000 VTXOs would only slow them.
+    VTXO_AUTO_START: 'false',
     INSTANCE_ID: `gw-${randomBytes(3).toString('hex')}`,
     ...options.stack.env,
     ...(options.relays ? { NOSTR_RELAYS: options.relays.join(',') } : {}),

@@ -142,6 +142,12 @@ export type PendingTxLookup =
 export interface InventoryBatchRequest {
   /** x-only hex key of the gateway's inventory; the new VTXOs belong to it. */
   readonly ownerPubkey: string;
+  /**
+   * The 32-byte secp256k1 secret of ownerPubkey: the real client's inventory wallet signs the
+   * batch (intent, tree, boarding inputs) with it. Refused when it is not ownerPubkey's. Never
+   * stored or logged by a backend.
+   */
+  readonly ownerSecretKey: Uint8Array;
   /** One VTXO per amount, sats. */
   readonly amounts: readonly bigint[];
 }
@@ -149,7 +155,13 @@ export interface InventoryBatchRequest {
 export interface InventoryBatch {
   /** The on-chain commitment (batch) txid the VTXOs hang from. */
   readonly commitmentTxid: string;
+  /** One VTXO per requested amount, in the order of the amounts. */
   readonly vtxos: readonly ArkVtxo[];
+  /**
+   * What was left of the inventory wallet's funds after the amounts and fees, as one more VTXO of
+   * the inventory key (real arkd; the simulator funds batches exactly, without change).
+   */
+  readonly change?: ArkVtxo;
 }
 
 export interface ChainTip {

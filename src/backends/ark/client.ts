@@ -19,9 +19,10 @@ import type { DaemonEndpoint } from '../../config.ts';
 import { StartupError } from '../../errors.ts';
 import type { Logger } from '../../logging.ts';
 import { DaemonGuard, type ResilienceOptions } from '../resilience/guard.ts';
-import { BackendError, type BackendStatus, type Unsubscribe } from '../types.ts';
+import { BackendError, type BackendStatus, type DaemonCallObserver, type Unsubscribe } from '../types.ts';
 import type {
   ArkBackend,
+  InventoryBatchRequest,
   ArkServerInfo,
   ArkTxEvent,
   ArkVtxo,
@@ -40,10 +41,22 @@ import type {
   VtxoScriptInfo,
 } from './ark-backend.ts';
 import { classifyArk } from './errors.ts';
+import { EsploraClient, classifyEsplora } from './esplora.ts';
+import { inventoryKeyProblem } from './inventory-key.ts';
+import { settleInventory } from './inventory-wallet.ts';
+
+/** A batch waits for arkd's next round and its signing steps: far longer than one call. */
+export const INVENTORY_BATCH_TIMEOUT_MS = 10 * 60_000;
+/** Commitment txids remembered for getCommitmentAnchor, newest last. */
+const KEPT_COMMITMENTS = 16;
+/** How many of the newest commitments getCommitmentAnchor asks the explorer about. */
+const ANCHOR_LOOKUPS = 4;
 
 export interface RealArkDeps {
   readonly logger: Logger;
   readonly resilience?: ResilienceOptions;
+  /** Told about every call to the daemon (the daemon_call_seconds histogram). */
+  readonly observeCall?: DaemonCallObserver;
 }
 
 export async function createRealArk(endpoint: DaemonEndpoint, deps: RealArkDeps): Promise<ArkBackend> {
@@ -121,6 +134,13 @@ export class RealArk implements ArkBackend {
   #indexer: RestIndexerProvider;
   #info: ArkInfo | undefined;
   readonly #streams = new Set<AbortController>();
+  /** Esplora (ARKD_ESPLORA_URL), behind its own guard; undefined when not configured. */
+  readonly #esplora: EsploraClient | undefined;
+  readonly #esploraGuard: DaemonGuard | undefined;
+  /** Commitment txids seen on the transaction stream or made by our batches, newest last. */
+  readonly #commitments: string[] = [];
+  /** The client's own stream, started by getCommitmentAnchor to learn commitments. */
+  #watcher: Unsubscribe | undefined;
 
   constructor(endpoint: DaemonEndpoint, deps: RealArkDeps) {
     this.#endpoint = endpoint;
@@ -133,9 +153,23 @@ export class RealArk implements ArkBackend {
       timeoutMs: endpoint.timeoutMs,
       logger: deps.logger,
       classify: classifyArk,
+      ...(deps.observeCall ? { observe: deps.observeCall } : {}),
       ...endpoint.resilience,
       ...deps.resilience,
     });
+    if (endpoint.esploraUrl) {
+      // Its own breaker: an explorer outage must not make arkd look down.
+      this.#esploraGuard = new DaemonGuard({
+        daemon: 'arkd',
+        timeoutMs: endpoint.timeoutMs,
+        logger: deps.logger,
+        classify: classifyEsplora,
+        ...(deps.observeCall ? { observe: deps.observeCall } : {}),
+        ...endpoint.resilience,
+        ...deps.resilience,
+      });
+      this.#esplora = new EsploraClient(endpoint.esploraUrl, this.#esploraGuard);
+    }
   }
 
   async probe(): Promise<void> {
@@ -150,15 +184,18 @@ export class RealArk implements ArkBackend {
     // REST has no connection to keep, but the providers cache the server's digest; new ones
     // start clean, and the server info is read again on next use.
     for (const stream of this.#streams) stream.abort();
+    this.#watcher = undefined;
     this.#ark = new RestArkProvider(this.#endpoint.address ?? '');
     this.#indexer = new RestIndexerProvider(this.#endpoint.address ?? '');
     this.#info = undefined;
     this.#guard.reset();
+    this.#esploraGuard?.reset();
   }
 
   async close(): Promise<void> {
     for (const stream of this.#streams) stream.abort();
     this.#streams.clear();
+    this.#watcher = undefined;
   }
 
   async #serverInfo(): Promise<ArkInfo> {
@@ -352,27 +389,125 @@ export class RealArk implements ArkBackend {
     return [...seen.values()];
   }
 
-  async createInventoryBatch(): Promise<InventoryBatch> {
-    // A batch is arkd's round protocol (intent, MuSig2 tree signing, forfeits) run by a wallet
-    // holding the inventory key; the interface gives this client no key to sign with.
+  async createInventoryBatch(request: InventoryBatchRequest): Promise<InventoryBatch> {
+    const keyProblem = inventoryKeyProblem(request);
+    if (keyProblem) throw new BackendError('arkd', 'rejected', `arkd createInventoryBatch: ${keyProblem}`);
+    const info = await this.#serverInfo();
+    const { amounts } = request;
+    if (amounts.length === 0)
+      throw new BackendError('arkd', 'rejected', 'arkd createInventoryBatch: no amounts');
+    for (const amount of amounts) {
+      const low = amount < info.dust || amount < info.vtxoMinAmount;
+      const high = info.vtxoMaxAmount >= 0n && amount > info.vtxoMaxAmount;
+      if (low || high)
+        throw new BackendError(
+          'arkd',
+          'rejected',
+          `arkd createInventoryBatch: VTXO of ${amount} sats is outside the server's limits (dust ${info.dust}, min ${info.vtxoMinAmount}, max ${info.vtxoMaxAmount})`,
+        );
+    }
+    // One guarded call for the whole batch: it joins a round, which is not repeatable blindly.
+    const settled = await this.#guard.call(
+      'Settle',
+      () =>
+        settleInventory(
+          {
+            arkProvider: this.#ark,
+            indexerProvider: this.#indexer,
+            esploraUrl: this.#endpoint.esploraUrl,
+            tipHeight: async () => (await this.getChainTip()).height,
+          },
+          info,
+          request,
+        ),
+      { idempotent: false, timeoutMs: Math.max(this.#endpoint.timeoutMs, INVENTORY_BATCH_TIMEOUT_MS) },
+    );
+    this.#noteCommitment(settled.commitmentTxid);
+    // The new VTXOs, read back from the indexer: batch leaves hang from the commitment tx.
+    const { vtxos: coins } = await this.#guard.call('GetVtxos', () =>
+      this.#indexer.getVtxos({ scripts: [settled.script], spendableOnly: true }),
+    );
+    const fresh = coins
+      .filter((c) => c.virtualStatus?.commitmentTxIds?.includes(settled.commitmentTxid))
+      .map(fromCoin);
+    const take = (amount: bigint) => {
+      const i = fresh.findIndex((v) => v.amount === amount);
+      return i < 0 ? undefined : fresh.splice(i, 1)[0];
+    };
+    const vtxos = amounts.map(take);
+    const change = settled.change > 0n ? take(settled.change) : undefined;
+    if (vtxos.some((v) => v === undefined) || (settled.change > 0n && !change)) {
+      throw new BackendError(
+        'arkd',
+        'internal',
+        `arkd createInventoryBatch: batch ${settled.commitmentTxid} committed, but the indexer does not list all its VTXOs yet; reconcile with listVtxos`,
+      );
+    }
+    this.#logger.info(
+      {
+        daemon: 'arkd',
+        commitmentTxid: settled.commitmentTxid,
+        vtxos: vtxos.length,
+        change: String(settled.change),
+      },
+      'inventory batch committed',
+    );
+    return {
+      commitmentTxid: settled.commitmentTxid,
+      vtxos: vtxos as ArkVtxo[],
+      ...(change ? { change } : {}),
+    };
+  }
+
+  #needEsplora(operation: string): EsploraClient {
+    if (this.#esplora) return this.#esplora;
     throw new BackendError(
       'arkd',
-      'rejected',
-      'arkd createInventoryBatch: joining a batch needs the inventory wallet, which the real client does not have yet',
+      'unavailable',
+      `arkd ${operation}: arkd publishes no chain data; set ARKD_ESPLORA_URL to an Esplora API of its Bitcoin network`,
+      { retryable: false },
     );
   }
 
   async getChainTip(): Promise<ChainTip> {
-    throw new BackendError(
-      'arkd',
-      'rejected',
-      'arkd getChainTip: arkd publishes no chain tip; an esplora/bitcoind source is needed',
-    );
+    return this.#needEsplora('getChainTip').tip();
   }
 
+  /**
+   * arkd has no "latest commitment" query: the client remembers the commitment txs it sees on its
+   * transaction stream (its own, started on the first call here, and any subscriber's) and makes
+   * in its own batches, and asks Esplora in which block the newest confirmed one is.
+   */
   async getCommitmentAnchor(): Promise<CommitmentAnchor | undefined> {
-    // arkd's API has no "latest commitment" query; the settlement job learns them from the stream.
+    this.#watch();
+    if (this.#commitments.length === 0) return undefined;
+    const esplora = this.#needEsplora('getCommitmentAnchor');
+    for (const txid of this.#commitments.slice(-ANCHOR_LOOKUPS).reverse()) {
+      const status = await esplora.txStatus(txid).catch((error: unknown) => {
+        // Not (yet) known to the explorer: try the one before.
+        if (error instanceof BackendError && error.kind === 'not_found') return { confirmed: false as const };
+        throw error;
+      });
+      if (status.confirmed) return { txid, blockHeight: status.blockHeight };
+    }
     return undefined;
+  }
+
+  #noteCommitment(txid: string): void {
+    const at = this.#commitments.indexOf(txid);
+    if (at >= 0) this.#commitments.splice(at, 1);
+    this.#commitments.push(txid);
+    if (this.#commitments.length > KEPT_COMMITMENTS) this.#commitments.shift();
+  }
+
+  #watch(): void {
+    if (this.#watcher) return;
+    this.#watcher = this.subscribeTransactions(
+      () => undefined,
+      () => {
+        this.#watcher = undefined; // broken: the next getCommitmentAnchor starts it again
+      },
+    );
   }
 
   subscribeTransactions(onEvent: (event: ArkTxEvent) => void, onError?: (error: Error) => void): Unsubscribe {
@@ -390,6 +525,7 @@ export class RealArk implements ArkBackend {
           if (controller.signal.aborted) break;
           const tx = n.arkTx ?? n.commitmentTx;
           if (!tx) continue;
+          if (n.commitmentTx) this.#noteCommitment(n.commitmentTx.txid);
           const wire = tx as unknown as { txid: string; spentVtxos: WireVtxo[]; spendableVtxos: WireVtxo[] };
           onEvent({
             type: n.arkTx ? 'ark_tx' : 'commitment_tx',

@@ -38,6 +38,7 @@ import type {
   VtxoFilter,
   VtxoScriptInfo,
 } from './ark-backend.ts';
+import { inventoryKeyProblem } from './inventory-key.ts';
 import { encodePsbt, parsePsbt, signInputs } from './psbt.ts';
 
 const DUST = 330n;
@@ -452,6 +453,8 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
   createInventoryBatch(request: InventoryBatchRequest): Promise<InventoryBatch> {
     return this.call('createInventoryBatch', () => {
       const { amounts } = request;
+      const keyProblem = inventoryKeyProblem(request);
+      if (keyProblem) this.fail('rejected', `createInventoryBatch: ${keyProblem}`);
       if (amounts.length === 0 || amounts.length > MAX_BATCH)
         this.fail('rejected', `a batch holds 1 to ${MAX_BATCH} VTXOs`);
       for (const amount of amounts)

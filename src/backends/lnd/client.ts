@@ -25,7 +25,7 @@ import { StartupError } from '../../errors.ts';
 import type { Logger } from '../../logging.ts';
 import { loadCertificate, loadMacaroon } from '../credentials.ts';
 import { DaemonGuard, type ResilienceOptions } from '../resilience/guard.ts';
-import { BackendError, type BackendStatus, type Unsubscribe } from '../types.ts';
+import { BackendError, type BackendStatus, type DaemonCallObserver, type Unsubscribe } from '../types.ts';
 import { classifyLnd } from './errors.ts';
 import type {
   DecodedPaymentRequest,
@@ -43,6 +43,8 @@ import type {
 export interface RealLndDeps {
   readonly logger: Logger;
   readonly resilience?: ResilienceOptions;
+  /** Told about every call to the daemon (the daemon_call_seconds histogram). */
+  readonly observeCall?: DaemonCallObserver;
 }
 
 export async function createRealLnd(endpoint: DaemonEndpoint, deps: RealLndDeps): Promise<LightningBackend> {
@@ -183,6 +185,7 @@ export class RealLnd implements LightningBackend {
       timeoutMs: endpoint.timeoutMs,
       logger: deps.logger,
       classify: classifyLnd,
+      ...(deps.observeCall ? { observe: deps.observeCall } : {}),
       ...endpoint.resilience,
       ...deps.resilience,
     });

@@ -8,6 +8,8 @@ import {
   type BackendName,
   type BreakerSnapshot,
   type BreakerState,
+  type DaemonCallObserver,
+  notifyObserver,
 } from '../types.ts';
 import { CircuitBreaker } from './breaker.ts';
 import { sleep, systemClock, type Clock } from './clock.ts';
@@ -19,6 +21,8 @@ export interface ResilienceOptions {
   readonly retry?: Partial<RetryPolicy>;
   readonly breaker?: { readonly failureThreshold?: number; readonly resetTimeoutMs?: number };
   readonly clock?: Clock;
+  /** Told about every call once it ends (outcome and seconds, retries included). */
+  readonly observe?: DaemonCallObserver;
 }
 
 export interface GuardOptions extends ResilienceOptions {
@@ -55,6 +59,7 @@ export class DaemonGuard {
   readonly clock: Clock;
   readonly #logger: Logger | undefined;
   readonly #classify: (error: unknown) => Classified;
+  readonly #observe: DaemonCallObserver | undefined;
   #lastError: BackendLastError | undefined;
   #lastSuccessAt: number | undefined;
 
@@ -65,6 +70,7 @@ export class DaemonGuard {
     this.clock = options.clock ?? systemClock;
     this.#logger = options.logger;
     this.#classify = options.classify;
+    this.#observe = options.observe;
     this.breaker = new CircuitBreaker({
       ...options.breaker,
       clock: this.clock,
@@ -98,6 +104,24 @@ export class DaemonGuard {
     operation: string,
     fn: (signal: AbortSignal) => Promise<T>,
     options: CallOptions = {},
+  ): Promise<T> {
+    const startedAt = this.clock.now();
+    const seconds = () => Math.max(0, this.clock.now() - startedAt) / 1000;
+    try {
+      const value = await this.#call(operation, fn, options);
+      notifyObserver(this.#observe, this.daemon, operation, 'ok', seconds());
+      return value;
+    } catch (error) {
+      const kind = error instanceof BackendError ? error.kind : 'internal';
+      notifyObserver(this.#observe, this.daemon, operation, kind, seconds());
+      throw error;
+    }
+  }
+
+  async #call<T>(
+    operation: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    options: CallOptions,
   ): Promise<T> {
     const idempotent = options.idempotent ?? true;
     const attempts = options.retry === false ? 1 : Math.max(1, this.retryPolicy.attempts);

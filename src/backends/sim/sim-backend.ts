@@ -7,6 +7,8 @@ import {
   type BackendLifecycle,
   type BackendName,
   type BackendStatus,
+  type DaemonCallObserver,
+  notifyObserver,
 } from '../types.ts';
 import type { SimWorld } from './world.ts';
 
@@ -17,13 +19,32 @@ export abstract class SimBackend implements BackendLifecycle {
   #lastError: BackendLastError | undefined;
   #lastSuccessAtMs: number | undefined;
   #closed = false;
+  #observe: DaemonCallObserver | undefined;
 
   constructor(world: SimWorld) {
     this.world = world;
   }
 
-  /** Runs one simulated daemon call: refused once closed, outcome recorded. */
+  /** Tells `observer` about every call from now on, as the real clients' guards do. */
+  observeCalls(observer: DaemonCallObserver | undefined): void {
+    this.#observe = observer;
+  }
+
+  /** Runs one simulated daemon call: refused once closed, outcome recorded and observed. */
   protected async call<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
+    const startedAt = performance.now();
+    try {
+      const result = await this.#run(what, fn);
+      notifyObserver(this.#observe, this.name, what, 'ok', (performance.now() - startedAt) / 1000);
+      return result;
+    } catch (error) {
+      const kind = error instanceof BackendError ? error.kind : 'internal';
+      notifyObserver(this.#observe, this.name, what, kind, (performance.now() - startedAt) / 1000);
+      throw error;
+    }
+  }
+
+  async #run<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
     if (this.#closed || this.world.closed) {
       throw this.#record(new BackendError(this.name, 'unavailable', `${this.name} simulator is closed`));
     }

@@ -8,7 +8,7 @@ import type { Logger } from '../../logging.ts';
 import { loadCertificate, loadMacaroon } from '../credentials.ts';
 import type { LightningPayment, PaymentFailureReason } from '../lnd/lightning-backend.ts';
 import { DaemonGuard, type ResilienceOptions } from '../resilience/guard.ts';
-import type { BackendStatus } from '../types.ts';
+import type { BackendStatus, DaemonCallObserver } from '../types.ts';
 import type {
   AssetAddress,
   AssetBalance,
@@ -28,6 +28,8 @@ import { TapdReplyError, TapdTransport, classifyTapd } from './rest.ts';
 export interface RealTapdDeps {
   readonly logger: Logger;
   readonly resilience?: ResilienceOptions;
+  /** Told about every call to the daemon (the daemon_call_seconds histogram). */
+  readonly observeCall?: DaemonCallObserver;
 }
 
 type Json = Record<string, unknown>;
@@ -52,6 +54,7 @@ export class RealTapd implements AssetsBackend {
       timeoutMs: endpoint.timeoutMs,
       logger: deps.logger,
       classify: classifyTapd,
+      ...(deps.observeCall ? { observe: deps.observeCall } : {}),
       ...endpoint.resilience,
       ...deps.resilience,
     });

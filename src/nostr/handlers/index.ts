@@ -4,6 +4,7 @@ import type { Database } from '../../store/database.ts';
 import type { KeyRing } from '../keys.ts';
 import type { AnyAction } from './action.ts';
 import { infoAction } from './info.ts';
+import { syncStateAction } from './sync-state.ts';
 
 export type { ServiceAction, ServiceContext, AnyAction } from './action.ts';
 export { defineAction } from './action.ts';
@@ -20,7 +21,11 @@ export function serviceActions(
   extra: readonly AnyAction[] = [],
 ): ReadonlyMap<string, AnyAction> {
   const registry = new Map<string, AnyAction>();
-  const actions: AnyAction[] = [infoAction({ ...deps, actions: () => [...registry.keys()] }), ...extra];
+  const actions: AnyAction[] = [
+    infoAction({ ...deps, actions: () => [...registry.keys()] }),
+    syncStateAction(deps),
+    ...extra,
+  ];
   for (const action of actions) {
     if (registry.has(action.name)) throw new Error(`service action ${action.name} is defined twice`);
     registry.set(action.name, action);

@@ -4,8 +4,9 @@
 // verifies and co-signs the PSBTs behind it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Transaction } from '@arkade-os/sdk';
-import { base64 } from '@scure/base';
+import { Transaction, getNetwork } from '@arkade-os/sdk';
+import { base64, hex } from '@scure/base';
+import { p2tr } from '@scure/btc-signer';
 import type { ArkVtxo, ArkTxEvent } from '../../../src/backends/ark/ark-backend.ts';
 import { ArkSimulator } from '../../../src/backends/ark/simulator.ts';
 import { SimWorld } from '../../../src/backends/sim/world.ts';
@@ -25,6 +26,13 @@ export class ArkdFake {
   readonly sim = new ArkSimulator(this.world);
   #server: Server | undefined;
   readonly #sse = new Set<ServerResponse>();
+  /**
+   * Intents registered (`RegisterIntent`) and deleted (`DeleteIntent`), as sent. The fake does
+   * not run arkd's batch protocol (tree nonces and signatures, forfeits): it records the intent
+   * and refuses it with UNIMPLEMENTED, as an arkd without rounds would.
+   */
+  readonly intents: { proof: string; message: string }[] = [];
+  readonly deletedIntents: { proof: string; message: string }[] = [];
 
   get url(): string {
     return `http://127.0.0.1:${(this.#server?.address() as AddressInfo).port}`;
@@ -69,6 +77,13 @@ export class ArkdFake {
       : {};
     try {
       if (route === 'GET /v1/txs') return this.#stream(res);
+      if (route === 'GET /v1/batch/events') return this.#idleStream(res);
+      if (route === 'POST /v1/batch/registerIntent' || route === 'POST /v1/batch/deleteIntent') {
+        const intent = body.intent as { proof: string; message: string };
+        (route.endsWith('registerIntent') ? this.intents : this.deletedIntents).push(intent);
+        if (route.endsWith('deleteIntent')) return send(200, {});
+        return send(501, { code: 12, message: 'batches are not implemented by the arkd fake', details: [] });
+      }
       const reply = await this.#route(route, url, body);
       if (reply === undefined) return send(404, { code: 5, message: 'Not Found', details: [] });
       send(200, reply);
@@ -123,7 +138,7 @@ export class ArkdFake {
         version: info.version,
         signerPubkey: `02${info.signerPubkey}`,
         forfeitPubkey: `02${info.signerPubkey}`,
-        forfeitAddress: '',
+        forfeitAddress: p2tr(hex.decode(info.signerPubkey), undefined, getNetwork('regtest')).address,
         checkpointTapscript: info.checkpointTapscript,
         network: info.network,
         sessionDuration: '10',
@@ -177,6 +192,14 @@ export class ArkdFake {
       return { txs, page: { current: 0, next: 0, total: 1 } };
     }
     return undefined;
+  }
+
+  /** The batch event stream: open, with nothing to say (no rounds run here). */
+  #idleStream(res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.write(': connected\n\n');
+    this.#sse.add(res);
+    res.on('close', () => this.#sse.delete(res));
   }
 
   #stream(res: ServerResponse): void {

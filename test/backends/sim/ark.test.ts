@@ -62,7 +62,11 @@ async function expectRejected(promise: Promise<unknown>, kind: BackendError['kin
 
 /** Inventory of the gateway, then a lift-like transfer of `amount` sats from it to `to`. */
 async function fund(to: TestKey, amount: bigint): Promise<TransferInput> {
-  const batch = await ark.createInventoryBatch({ ownerPubkey: gateway.pub, amounts: [amount] });
+  const batch = await ark.createInventoryBatch({
+    ownerPubkey: gateway.pub,
+    ownerSecretKey: gateway.priv,
+    amounts: [amount],
+  });
   const v = batch.vtxos[0]!;
   const built = await settle(
     [{ outpoint: v.outpoint, ownerPubkey: gateway.pub, amount }],
@@ -87,6 +91,7 @@ describe('Ark simulator', () => {
     const before = await ark.getChainTip();
     const batch = await ark.createInventoryBatch({
       ownerPubkey: gateway.pub,
+      ownerSecretKey: gateway.priv,
       amounts: [1000n, 2000n, 3000n],
     });
     expect(batch.vtxos.map((v) => v.amount)).toEqual([1000n, 2000n, 3000n]);
@@ -104,7 +109,18 @@ describe('Ark simulator', () => {
       preconfirmed: false,
       createdBy: batch.commitmentTxid,
     });
-    await expectRejected(ark.createInventoryBatch({ ownerPubkey: gateway.pub, amounts: [100n] }), 'rejected');
+    const inventory = { ownerPubkey: gateway.pub, ownerSecretKey: gateway.priv };
+    await expectRejected(ark.createInventoryBatch({ ...inventory, amounts: [100n] }), 'rejected');
+    // The secret must be the owner key's: another key's secret, or no valid secret, is refused
+    // before anything is created.
+    const height = (await ark.getChainTip()).height;
+    for (const ownerSecretKey of [alice.priv, new Uint8Array(32), new Uint8Array(31).fill(1)]) {
+      await expectRejected(
+        ark.createInventoryBatch({ ...inventory, ownerSecretKey, amounts: [1000n] }),
+        'rejected',
+      );
+    }
+    expect((await ark.getChainTip()).height).toBe(height);
   });
 
   it('settles a correctly signed transfer and its outputs are spendable', async () => {

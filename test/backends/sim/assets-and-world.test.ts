@@ -91,6 +91,7 @@ describe('simulated world', () => {
       const invoice = await new LightningSimulator(w.world).createInvoice({ amountMsat: 1000n });
       const batch = await new ArkSimulator(w.world).createInventoryBatch({
         ownerPubkey: key(1).pub,
+        ownerSecretKey: key(1).priv,
         amounts: [1000n],
       });
       return [invoice.paymentRequest, batch.commitmentTxid];
@@ -103,6 +104,7 @@ describe('simulated world', () => {
     const w = world('kept');
     const batch = await new ArkSimulator(w.world).createInventoryBatch({
       ownerPubkey: key(1).pub,
+      ownerSecretKey: key(1).priv,
       amounts: [1000n, 2000n],
     });
     const invoice = await new LightningSimulator(w.world).createInvoice({ amountMsat: 1000n });

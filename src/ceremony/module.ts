@@ -1,0 +1,80 @@
+// The signing ceremony as the composition root builds it: the engine (state machine), the
+// intake (intents, responses, batches) plugged into the Nostr responder, the service requests
+// and the sweep task. Every process that runs jobs has one (intake events are jobs).
+import type { ArkBackend } from '../backends/ark/ark-backend.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logging.ts';
+import type { VtxoStore } from '../ledger/vtxo-store.ts';
+import type { NostrCore } from '../nostr/core.ts';
+import type { Database } from '../store/database.ts';
+import type { FeeSchedule } from '../domain/intents.ts';
+import { CeremonyEngine, type InventorySigner } from './engine.ts';
+import { CeremonyIntake } from './intake.ts';
+import { Issuer } from './issue.ts';
+
+export interface CeremonyDeps {
+  readonly config: Pick<Config, 'ceremony' | 'intents'>;
+  readonly database: Database;
+  readonly ark: ArkBackend;
+  readonly nostr: NostrCore;
+  readonly vtxos: VtxoStore;
+  readonly inventoryKey: InventorySigner;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+export interface Ceremony {
+  readonly engine: CeremonyEngine;
+  readonly intake: CeremonyIntake;
+  /** Gateway-only Ark transactions that put units in a user's hands (lifts, mints). */
+  readonly issuer: Issuer;
+}
+
+/** The fee schedule in money's type (the config keeps JSON-safe numbers). */
+export function feeSchedule(config: Pick<Config, 'intents'>): FeeSchedule {
+  const fees = config.intents.fees;
+  return {
+    intentAsset: fees.intentAsset,
+    intentAmount: BigInt(fees.intentAmount),
+    landPpm: BigInt(fees.landPpm),
+  };
+}
+
+export function createCeremony(deps: CeremonyDeps): Ceremony {
+  const logger = deps.logger.child({ component: 'ceremony' });
+  const engine = new CeremonyEngine({
+    database: deps.database,
+    vtxos: deps.vtxos,
+    ark: deps.ark,
+    publisher: deps.nostr.publisher,
+    inventoryKey: async () => deps.inventoryKey,
+    stepTimeoutMs: deps.config.ceremony.stepTimeoutMs,
+    logger,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const intake = new CeremonyIntake({
+    database: deps.database,
+    engine,
+    vtxos: deps.vtxos,
+    publisher: deps.nostr.publisher,
+    gatewayPubkeys: () => deps.nostr.keys.keys.map((k) => k.pubkey),
+    inventoryPubkey: async () => deps.inventoryKey.pubkey,
+    settings: {
+      fees: feeSchedule(deps.config),
+      maxIntentLifetimeS: deps.config.intents.maxLifetimeS,
+      sessionTimeoutMs: deps.config.ceremony.sessionTimeoutMs,
+      inventoryAssetId: deps.config.intents.fees.intentAsset,
+    },
+    logger,
+  });
+  const issuer = new Issuer({
+    database: deps.database,
+    vtxos: deps.vtxos,
+    ark: deps.ark,
+    inventoryKey: async () => deps.inventoryKey,
+    inventoryAssetId: deps.config.intents.fees.intentAsset,
+    lockTtlMs: deps.config.ceremony.sessionTimeoutMs,
+  });
+  deps.nostr.responder.ceremony = intake;
+  return { engine, intake, issuer };
+}

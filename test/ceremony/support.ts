@@ -1,0 +1,108 @@
+// Shared setup of the ceremony tests: a gateway on the embedded relay and simulator, gBTC
+// inventory created through the Ark backend, and users funded by real Ark transactions
+// (the gateway's Issuer), so every VTXO a test spends exists on the simulated Ark server.
+import { randomUUID } from 'node:crypto';
+import { finalizeEvent, type Event } from 'nostr-tools';
+import type { Gateway } from '../../src/app.ts';
+import { loadInventoryKey } from '../../src/ledger/inventory-key.ts';
+import { VtxoStore } from '../../src/ledger/vtxo-store.ts';
+import { atRestKey } from '../../src/nostr/keys.ts';
+import { ensureLocalSecret } from '../../src/secrets.ts';
+import { silentLogger } from '../support/test-database.ts';
+import { waitFor } from '../support/wait.ts';
+import type { Wallet } from '../nostr/support.ts';
+
+export async function inventoryKeyOf(gateway: Gateway) {
+  const secretKey = gateway.config.secretKey ?? ensureLocalSecret(gateway.config.dataDir, 'secret_key');
+  return loadInventoryKey({
+    database: gateway.database,
+    atRestKey: atRestKey(gateway.config, secretKey),
+    configured: gateway.config.inventory.secretKey,
+    logger: silentLogger,
+  });
+}
+
+/** `count` inventory VTXOs of `sats` each, created in one Ark batch and recorded in the ledger. */
+export async function addInventory(gateway: Gateway, count: number, sats = 2_000n): Promise<void> {
+  const key = await inventoryKeyOf(gateway);
+  const batch = await gateway.backends.ark.createInventoryBatch({
+    ownerPubkey: key.pubkey,
+    ownerSecretKey: key.secretKey,
+    amounts: Array.from({ length: count }, () => sats),
+  });
+  await new VtxoStore(gateway.database).createOutputs(
+    batch.vtxos.map((v) => ({
+      txid: v.outpoint.txid,
+      vout: v.outpoint.vout,
+      ownerPubkey: key.pubkey,
+      assetId: 'gBTC',
+      amount: 0n,
+      sats: v.amount,
+      status: 'available' as const,
+      scriptHex: v.script,
+      batchTxid: batch.commitmentTxid,
+      expiresAt: v.expiresAt * 1000,
+    })),
+  );
+}
+
+/** Waits until gBTC is registered and enabled (the ledger mints it on first start). */
+export async function gbtcReady(gateway: Gateway): Promise<void> {
+  await waitFor(
+    async () =>
+      (
+        await gateway.database.db
+          .selectFrom('assets')
+          .select('enabled')
+          .where('asset_id', '=', 'gBTC')
+          .executeTakeFirst()
+      )?.enabled === 1 || undefined,
+    15_000,
+    'gBTC to be minted',
+  );
+}
+
+/** Gives `owner` a VTXO of `amount` gBTC through a real Ark transaction. */
+export async function fund(gateway: Gateway, owner: string, amount: bigint, assetId = 'gBTC') {
+  return gateway.ceremony!.issuer.issue({
+    owner,
+    assetId,
+    amount,
+    reference: `test-${randomUUID()}`,
+    kind: 'mint',
+  });
+}
+
+export interface IntentInput {
+  readonly type: string;
+  readonly params: Record<string, unknown>;
+  readonly fee?: { asset_id: string; amount: number | string };
+  readonly actionId?: string;
+  readonly expiresInS?: number;
+}
+
+/** A signed 31510 intent from `wallet` to `gateway`. */
+export function intentEvent(wallet: Wallet, gateway: string, input: IntentInput): Event {
+  const actionId = input.actionId ?? randomUUID();
+  const expiresAt = Math.floor(Date.now() / 1000) + (input.expiresInS ?? 600);
+  return finalizeEvent(
+    {
+      kind: 31510,
+      created_at: Math.floor(Date.now() / 1000),
+      tags: [
+        ['p', gateway],
+        ['d', actionId],
+        ['expiration', String(expiresAt)],
+      ],
+      content: JSON.stringify({
+        v: 1,
+        action_id: actionId,
+        type: input.type,
+        params: input.params,
+        fee: input.fee ?? { asset_id: 'gBTC', amount: 10 },
+        expires_at: expiresAt,
+      }),
+    },
+    wallet.secret,
+  );
+}
