@@ -18,7 +18,7 @@ import { BackendError } from '../backends/types.ts';
 import { errorFromCode, ProtocolError } from '../domain/error-codes.ts';
 import type { NostrEvent } from '../domain/nostr-protocol.ts';
 import type { Logger } from '../logging.ts';
-import type { VtxoStore } from '../ledger/vtxo-store.ts';
+import type { VtxoRecord, VtxoStore } from '../ledger/vtxo-store.ts';
 import type { Publisher } from '../nostr/publisher.ts';
 import type { Database } from '../store/database.ts';
 import type { IntentStatus, SessionState, SigningSession } from '../store/schema.ts';
@@ -41,6 +41,20 @@ export interface EngineDeps {
   readonly stepTimeoutMs: number;
   readonly logger: Logger;
   readonly now?: () => number;
+  /**
+   * Runs inside the settlement transaction, after the VTXOs are recorded: what a session type
+   * starts once its Ark tx is final (a land's payment row), committed with the settlement or not
+   * at all. `announce: false` leaves the 31340 to it.
+   */
+  readonly onSettled?: (trx: Trx, settled: SettledGroup) => Promise<{ readonly announce: boolean } | void>;
+}
+
+export interface SettledGroup {
+  readonly arkTxid: string;
+  readonly sessions: readonly SigningSession[];
+  readonly contexts: readonly SessionContext[];
+  readonly created: readonly VtxoRecord[];
+  readonly settledAt: number;
 }
 
 /** Thrown inside a transaction when a conditional transition lost: roll back, nothing to do. */
@@ -490,6 +504,15 @@ export class CeremonyEngine {
           .execute();
       }
       const contexts = group.map((s) => fromStored(s.context_json));
+      // A land announces itself once its payment is settled (31340 with the preimage) or failed.
+      const hook = await this.#deps.onSettled?.(trx, {
+        arkTxid,
+        sessions: group,
+        contexts,
+        created,
+        settledAt: now,
+      });
+      if (hook?.announce === false) return;
       const wire = (v: { vtxoId: string; ownerPubkey: string; assetId: string; amount: bigint }) => ({
         vtxo_id: v.vtxoId,
         owner: v.ownerPubkey,

@@ -46,6 +46,8 @@ export interface IntakeDeps {
   readonly inventoryPubkey: () => Promise<string>;
   readonly settings: IntakeSettings;
   readonly logger: Logger;
+  /** Checks a type needs beyond the common ones, before anything is locked (a land's invoice). */
+  readonly checkIntent?: (intent: Intent) => Promise<void>;
 }
 
 export interface BatchRequest {
@@ -131,6 +133,7 @@ export class CeremonyIntake {
         );
       }
       await this.#checkAssets(intent);
+      await this.#deps.checkIntent?.(intent);
     } catch (error) {
       if (error instanceof ProtocolError) return [this.#notice(event, key, error)];
       throw error;
@@ -315,10 +318,13 @@ export class CeremonyIntake {
     if (head.state === 'accepted' && !JSON.parse(head.context_json).plan) {
       const group = await engine.store.group(head);
       try {
-        const legs = await Promise.all(intents.map((intent, i) => legFor(intent, sessionIds[i]!, vtxos)));
+        const gatewayVtxoPubkey = await this.#deps.inventoryPubkey();
+        const legs = await Promise.all(
+          intents.map((intent, i) => legFor(intent, sessionIds[i]!, vtxos, gatewayVtxoPubkey)),
+        );
         const info = await engine.serverInfo();
         const plan = await this.#planner.plan(legs, {
-          gatewayPubkey: await this.#deps.inventoryPubkey(),
+          gatewayPubkey: gatewayVtxoPubkey,
           dust: info.dust,
           lockTtlMs: settings.sessionTimeoutMs + 60_000,
           inventoryAssetId: settings.inventoryAssetId,

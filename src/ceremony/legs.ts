@@ -26,7 +26,16 @@ export function assetsOf(intent: Intent): AssetAmount[] {
   }
 }
 
-export async function legFor(intent: Intent, sessionId: string, vtxos: VtxoStore): Promise<Leg> {
+/**
+ * `gatewayVtxoPubkey` receives a land's units: the gateway holds them until the Lightning
+ * payment settles (then they leave circulation) or fails (then they go back as a refund).
+ */
+export async function legFor(
+  intent: Intent,
+  sessionId: string,
+  vtxos: VtxoStore,
+  gatewayVtxoPubkey: string,
+): Promise<Leg> {
   const p = intent.params;
   const author = intent.author;
   switch (p.type) {
@@ -85,6 +94,12 @@ export async function legFor(intent: Intent, sessionId: string, vtxos: VtxoStore
         fee: intent.fee,
       };
     case 'lightning:land':
-      throw new ProtocolError('UNKNOWN_TYPE', 'lightning:land is not available on this gateway yet');
+      return {
+        sessionId,
+        author,
+        pays: merge([{ assetId: p.assetId, amount: p.amount }, intent.fee]),
+        outputs: [{ owner: gatewayVtxoPubkey, assetId: p.assetId, amount: p.amount, role: 'land' }],
+        fee: intent.fee,
+      };
   }
 }

@@ -7,8 +7,8 @@ import type { Logger } from '../logging.ts';
 import type { VtxoStore } from '../ledger/vtxo-store.ts';
 import type { NostrCore } from '../nostr/core.ts';
 import type { Database } from '../store/database.ts';
-import type { FeeSchedule } from '../domain/intents.ts';
-import { CeremonyEngine, type InventorySigner } from './engine.ts';
+import type { FeeSchedule, Intent } from '../domain/intents.ts';
+import { CeremonyEngine, type EngineDeps, type InventorySigner } from './engine.ts';
 import { CeremonyIntake } from './intake.ts';
 import { Issuer } from './issue.ts';
 
@@ -21,6 +21,15 @@ export interface CeremonyDeps {
   readonly inventoryKey: InventorySigner;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** What another module (Lightning lands) adds to the ceremony; read at each use, so it can be
+   * built after the ceremony it needs. */
+  readonly hooks?: () => CeremonyHooks | undefined;
+}
+
+export interface CeremonyHooks {
+  /** Throws a ProtocolError to refuse an intent before anything is locked. */
+  checkIntent?(intent: Intent): Promise<void>;
+  onSettled?: EngineDeps['onSettled'];
 }
 
 export interface Ceremony {
@@ -49,6 +58,7 @@ export function createCeremony(deps: CeremonyDeps): Ceremony {
     publisher: deps.nostr.publisher,
     inventoryKey: async () => deps.inventoryKey,
     stepTimeoutMs: deps.config.ceremony.stepTimeoutMs,
+    onSettled: async (trx, settled) => deps.hooks?.()?.onSettled?.(trx, settled),
     logger,
     ...(deps.now ? { now: deps.now } : {}),
   });
@@ -65,6 +75,7 @@ export function createCeremony(deps: CeremonyDeps): Ceremony {
       sessionTimeoutMs: deps.config.ceremony.sessionTimeoutMs,
       inventoryAssetId: deps.config.intents.fees.intentAsset,
     },
+    checkIntent: async (intent) => deps.hooks?.()?.checkIntent?.(intent),
     logger,
   });
   const issuer = new Issuer({

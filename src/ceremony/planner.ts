@@ -14,7 +14,8 @@ import type { AssetAmount } from '../domain/intents.ts';
 import { ProtocolError } from '../domain/error-codes.ts';
 import type { VtxoRecord, VtxoStore } from '../ledger/vtxo-store.ts';
 
-export type OutputRole = 'recipient' | 'change' | 'fee' | 'inventory' | 'split' | 'receive';
+/** `land`: a Lightning land's units, held by the gateway until the payment settles them. */
+export type OutputRole = 'recipient' | 'change' | 'fee' | 'inventory' | 'split' | 'receive' | 'land';
 
 export interface LegOutput {
   readonly owner: string;
