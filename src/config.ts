@@ -112,6 +112,7 @@ export const VARIABLES = [
   { name: 'SESSION_TIMEOUT_S', kind: 'integer', default: '900', min: 30, max: 86400, group: 'ceremony', description: 'A signing session must settle within this many seconds of its intent being accepted; past it the session fails with 3003 and its locks are released.' },
   { name: 'SESSION_STEP_TIMEOUT_S', kind: 'integer', default: '120', min: 5, max: 3600, group: 'ceremony', description: 'Seconds a wallet has to answer one signing challenge (31511); past it the session fails with 3003.' },
   { name: 'SESSION_CHALLENGE_RETENTION_DAYS', kind: 'integer', default: '30', min: 1, max: 3650, group: 'ceremony', description: 'Days the challenges (whole PSBTs) of an ended session are kept before POST /sessions/cleanup deletes them; the session row stays as the record.' },
+  { name: 'TEST_CRASH_AFTER', kind: 'string', group: 'ceremony', description: 'Test hook for crash tests only, never in production: the process kills itself (SIGKILL) right after this ceremony point — accepted, ark_tx_prepared, awaiting_ark_signatures, answered, submitted, server_signed, awaiting_checkpoint_signatures, finalized or confirmed.' },
   { name: 'CEREMONY_SWEEP_INTERVAL_MS', kind: 'integer', default: '5000', min: 500, max: 600000, group: 'ceremony', description: 'How often open signing sessions are resumed (after a crash, or a daemon that was down) and timed out.' },
   { name: 'L1_COMMITMENT_INTERVAL_MS', kind: 'integer', default: '3600000', min: 10000, max: 604800000, group: 'ledger', description: 'How often the finalized Ark transactions not yet committed are hashed into a Merkle root, anchored to the Ark server\'s latest L1 commitment and announced (kind 31342).' },
   { name: 'BACKUP_DIR', kind: 'string', group: 'monitoring', description: 'Where /admin/backup/create writes owner-only backups (default: DATA_DIR/backups).' },
@@ -125,6 +126,12 @@ export const VARIABLES = [
   { name: 'FEE_INTENT_AMOUNT', kind: 'integer', default: '10', min: 1, max: 9007199254740991, group: 'ceremony', description: 'Flat fee of every intent but a Lightning land, in units of FEE_ASSET; an intent must declare exactly this (else 4001).' },
   { name: 'FEE_LAND_PPM', kind: 'integer', default: '1000', min: 0, max: 1000000, group: 'ceremony', description: 'Fee of a Lightning land in parts per million of the landed amount (1000 = 0.1 %), rounded up, at least 1, in the landed asset.' },
   { name: 'INTENT_MAX_LIFETIME_S', kind: 'integer', default: '3600', min: 60, max: 604800, group: 'ceremony', description: 'How far ahead an intent\'s deadline (the earlier of expires_at and its expiration tag) may lie; later ones are refused with 1003.' },
+
+  // Lightning lifts and lands (docs/lightning.md)
+  { name: 'LIGHTNING_INVOICE_EXPIRY_S', kind: 'integer', default: '3600', min: 60, max: 604800, group: 'ledger', description: 'Lifetime of a lift invoice (lift_lightning); an invoice unpaid by then is marked expired and the user notified.' },
+  { name: 'LIGHTNING_PAYMENT_TIMEOUT_S', kind: 'integer', default: '60', min: 5, max: 3600, group: 'ledger', description: 'How long lnd may try to route a land payment before it fails (then the land is refunded).' },
+  { name: 'LIGHTNING_FEE_LIMIT_SAT', kind: 'integer', default: '1000', min: 0, max: 100000000, group: 'ledger', description: 'Absolute routing fee limit of one land payment, in sats; a payment that would cost more fails (and is refunded).' },
+  { name: 'LIGHTNING_SWEEP_INTERVAL_MS', kind: 'integer', default: '30000', min: 500, max: 3600000, group: 'ledger', description: 'How often open lift invoices are reconciled with lnd (paid but missed, expired) and land payments are started, re-attached or refunded.' },
 
   // Auto-start toggles
   { name: 'MONITORING_AUTO_START', kind: 'boolean', default: 'true', group: 'services', description: 'Start the monitoring service with the API.' },
@@ -282,6 +289,8 @@ export interface Config {
     readonly sweepIntervalMs: number;
     /** How long the challenges (whole PSBTs) of an ended session are kept. */
     readonly challengeRetentionMs: number;
+    /** TEST_CRASH_AFTER: crash tests only. */
+    readonly crashAfter: string | undefined;
   };
   readonly assets: {
     /** gBTC units minted on first start (GBTC_ISSUANCE); a safe integer (the config stays JSON). */
@@ -294,6 +303,13 @@ export interface Config {
     /** FEE_ASSET, FEE_INTENT_AMOUNT, FEE_LAND_PPM (safe integers, so the config stays JSON;
      * feeSchedule() gives the bigint FeeSchedule money code uses). */
     readonly fees: { readonly intentAsset: string; readonly intentAmount: number; readonly landPpm: number };
+  };
+  readonly lightning: {
+    readonly invoiceExpiryS: number;
+    readonly paymentTimeoutS: number;
+    /** LIGHTNING_FEE_LIMIT_SAT (a safe integer, so the config stays JSON). */
+    readonly feeLimitSat: number;
+    readonly sweepIntervalMs: number;
   };
   readonly autoStart: {
     readonly monitoring: boolean;
@@ -675,6 +691,7 @@ export function loadConfig(env: Env): Config {
       stepTimeoutMs: r.integer('SESSION_STEP_TIMEOUT_S') * 1000,
       sweepIntervalMs: r.integer('CEREMONY_SWEEP_INTERVAL_MS'),
       challengeRetentionMs: r.integer('SESSION_CHALLENGE_RETENTION_DAYS') * 86_400_000,
+      crashAfter: r.string('TEST_CRASH_AFTER'),
     },
     assets: {
       gbtcIssuance: r.integer('GBTC_ISSUANCE'),
@@ -687,6 +704,12 @@ export function loadConfig(env: Env): Config {
         intentAmount: r.integer('FEE_INTENT_AMOUNT'),
         landPpm: r.integer('FEE_LAND_PPM'),
       },
+    },
+    lightning: {
+      invoiceExpiryS: r.integer('LIGHTNING_INVOICE_EXPIRY_S'),
+      paymentTimeoutS: r.integer('LIGHTNING_PAYMENT_TIMEOUT_S'),
+      feeLimitSat: r.integer('LIGHTNING_FEE_LIMIT_SAT'),
+      sweepIntervalMs: r.integer('LIGHTNING_SWEEP_INTERVAL_MS'),
     },
     autoStart: {
       monitoring: r.boolean('MONITORING_AUTO_START'),

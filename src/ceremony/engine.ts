@@ -47,7 +47,22 @@ export interface EngineDeps {
    * at all. `announce: false` leaves the 31340 to it.
    */
   readonly onSettled?: (trx: Trx, settled: SettledGroup) => Promise<{ readonly announce: boolean } | void>;
+  /** Plans (selects and locks inputs for) a group whose plan a crash lost before it was stored. */
+  readonly replan?: (group: readonly SigningSession[]) => Promise<void>;
+  /** Crash tests: called after each persisted point of the ceremony (see TEST_CRASH_AFTER). */
+  readonly crashPoint?: (point: CrashPoint) => void;
 }
+
+export type CrashPoint =
+  | 'accepted'
+  | 'ark_tx_prepared'
+  | 'awaiting_ark_signatures'
+  | 'answered'
+  | 'submitted'
+  | 'server_signed'
+  | 'awaiting_checkpoint_signatures'
+  | 'finalized'
+  | 'confirmed';
 
 export interface SettledGroup {
   readonly arkTxid: string;
@@ -61,6 +76,8 @@ export interface SettledGroup {
 class Lost extends Error {}
 
 const STEP_TOTAL = 2;
+/** An `accepted` session without a plan this old lost its planner (a crash) and is planned again. */
+const REPLAN_AFTER_MS = 20_000;
 const FAILED_INTENT: Record<'failed' | 'expired' | 'cancelled', IntentStatus> = {
   failed: 'failed',
   expired: 'expired',
@@ -214,7 +231,14 @@ export class CeremonyEngine {
   async #prepare(group: readonly SigningSession[]): Promise<boolean> {
     const context = fromStored(group[0]!.context_json);
     const plan = context.plan;
-    if (!plan) throw new Error(`session ${group[0]!.session_id} has no plan`);
+    if (!plan) {
+      // The process died between recording the intent and storing its plan. A young session
+      // is probably being planned right now by the intake that accepted it: leave it be.
+      if (Number(group[0]!.updated_at) > this.#now() - REPLAN_AFTER_MS) return false;
+      if (!this.#deps.replan) throw new Error(`session ${group[0]!.session_id} has no plan`);
+      await this.#deps.replan(group);
+      return true;
+    }
     const built = await this.#deps.ark.buildTransfer(
       plan.inputs.map((i) => ({
         outpoint: { txid: i.txid, vout: i.vout },
@@ -249,7 +273,13 @@ export class CeremonyEngine {
         });
       }
     });
+    this.crash('ark_tx_prepared');
     return true;
+  }
+
+  /** Crash tests only: see TEST_CRASH_AFTER. */
+  crash(point: CrashPoint): void {
+    this.#deps.crashPoint?.(point);
   }
 
   /** Opens `step` for every session of the group: a challenge row and its 31511, one transaction. */
@@ -321,6 +351,9 @@ export class CeremonyEngine {
         });
       }
     });
+    this.crash(
+      to === 'awaiting_ark_signatures' ? 'awaiting_ark_signatures' : 'awaiting_checkpoint_signatures',
+    );
     return true;
   }
 
@@ -360,6 +393,7 @@ export class CeremonyEngine {
         });
       }
     });
+    this.crash('submitted');
     return true;
   }
 
@@ -382,6 +416,7 @@ export class CeremonyEngine {
     else {
       const unsignedCheckpoints = JSON.parse(row.checkpoint_psbts_json!) as string[];
       serverSigned = (await this.#deps.ark.submitTx(row.ark_psbt, unsignedCheckpoints)).signedCheckpointPsbts;
+      this.crash('server_signed');
     }
     await this.#openStep(
       group,
@@ -431,6 +466,7 @@ export class CeremonyEngine {
       for (const index of gatewayInputs) signInputs(checkpoints[index]!, key.secretKey, [0]);
     }
     await this.#deps.ark.finalizeTx(arkTxid, checkpoints.map(encodePsbt));
+    this.crash('finalized');
     return this.#settle(group, 'awaiting_checkpoint_signatures');
   }
 
@@ -458,9 +494,12 @@ export class CeremonyEngine {
         });
       }
       const fees = plan.outputs.filter((o) => o.role === 'fee');
+      const bySession = new Map<string, string[]>();
+      for (const input of plan.inputs)
+        bySession.set(input.sessionId, [...(bySession.get(input.sessionId) ?? []), input.vtxoId]);
       const { spent, created } = await this.#deps.vtxos.spendWithin(
         trx,
-        [...new Set(plan.inputs.map((i) => i.sessionId))],
+        [...bySession].map(([sessionId, vtxoIds]) => ({ sessionId, vtxoIds })),
         arkTxid,
         plan.outputs.map((o, i) => ({
           txid: arkTxid,
@@ -542,6 +581,7 @@ export class CeremonyEngine {
       });
       await this.#deps.publisher.send([confirmation], trx);
     });
+    this.crash('confirmed');
     return false;
   }
 

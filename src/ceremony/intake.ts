@@ -20,6 +20,7 @@ import { hasValidId, hasValidSignature } from '../nostr/event.ts';
 import type { GatewayKey } from '../nostr/keys.ts';
 import type { Publisher } from '../nostr/publisher.ts';
 import type { Database } from '../store/database.ts';
+import type { SigningSession } from '../store/schema.ts';
 import { isUniqueViolation } from '../store/db-errors.ts';
 import { toBigInt } from '../store/values.ts';
 import { parseResponse, verifyResponse } from './challenge.ts';
@@ -312,49 +313,12 @@ export class CeremonyIntake {
 
   /** Plans and locks (a refusal fails the sessions with its code), then hands over to the engine. */
   async #start(intents: readonly Intent[], sessionIds: readonly string[]): Promise<void> {
-    const { engine, vtxos, settings } = this.#deps;
+    const { engine } = this.#deps;
     const head = await engine.store.get(sessionIds[0]!);
     if (!head) return;
+    engine.crash('accepted');
     if (head.state === 'accepted' && !JSON.parse(head.context_json).plan) {
-      const group = await engine.store.group(head);
-      try {
-        const gatewayVtxoPubkey = await this.#deps.inventoryPubkey();
-        const legs = await Promise.all(
-          intents.map((intent, i) => legFor(intent, sessionIds[i]!, vtxos, gatewayVtxoPubkey)),
-        );
-        const info = await engine.serverInfo();
-        const plan = await this.#planner.plan(legs, {
-          gatewayPubkey: gatewayVtxoPubkey,
-          dust: info.dust,
-          lockTtlMs: settings.sessionTimeoutMs + 60_000,
-          inventoryAssetId: settings.inventoryAssetId,
-        });
-        await this.#deps.database.db.transaction().execute(async (trx) => {
-          for (const session of group) {
-            const context = JSON.parse(session.context_json) as SessionContext;
-            await trx
-              .updateTable('signing_sessions')
-              .set({ context_json: toStored({ ...context, plan }), updated_at: engine.now })
-              .where('session_id', '=', session.session_id)
-              .where('state', '=', 'accepted')
-              .execute();
-          }
-        });
-      } catch (error) {
-        if (!(error instanceof ProtocolError)) {
-          // Not the user's fault: release what was locked; the intent fails with 5004.
-          for (const id of sessionIds) await vtxos.releaseSession(id);
-          this.#deps.logger.error({ err: error, sessions: sessionIds }, 'planning a session failed');
-          await engine.fail(
-            group,
-            new ProtocolError('SERVICE_UNAVAILABLE', 'the gateway could not plan this transaction'),
-            'failed',
-          );
-          return;
-        }
-        await engine.fail(group, error, 'failed');
-        return;
-      }
+      await this.#planGroup(await engine.store.group(head), intents);
     }
     try {
       await engine.advance(sessionIds[0]!);
@@ -364,6 +328,83 @@ export class CeremonyIntake {
         { err: error, session: sessionIds[0] },
         'advancing a new session failed; the sweep retries',
       );
+    }
+  }
+
+  /**
+   * The engine's `replan`: a group whose plan a crash lost. Its intents are read back from the
+   * sessions (as signed) and checked again — one that expired meanwhile fails with 1003.
+   */
+  async replan(group: readonly SigningSession[]): Promise<void> {
+    let intents: Intent[];
+    try {
+      intents = group.map((session) => {
+        const event = (JSON.parse(session.context_json) as SessionContext).intent.event;
+        return parseIntent(event, {
+          gatewayPubkeys: [
+            ...this.#deps.gatewayPubkeys(),
+            ...event.tags.filter((t) => t[0] === 'p').map((t) => t[1]!),
+          ],
+          nowSeconds: Math.floor(this.#deps.engine.now / 1000),
+          maxLifetimeS: this.#deps.settings.maxIntentLifetimeS,
+        });
+      });
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      await this.#deps.engine.fail(group, error, 'failed');
+      return;
+    }
+    await this.#planGroup(group, intents);
+  }
+
+  /** Selects and locks the inputs, then stores the plan in every session — only if none has one yet. */
+  async #planGroup(group: readonly SigningSession[], intents: readonly Intent[]): Promise<void> {
+    const { engine, vtxos, settings } = this.#deps;
+    try {
+      const gatewayVtxoPubkey = await this.#deps.inventoryPubkey();
+      const legs = await Promise.all(
+        intents.map((intent, i) => legFor(intent, group[i]!.session_id, vtxos, gatewayVtxoPubkey)),
+      );
+      const info = await engine.serverInfo();
+      const plan = await this.#planner.plan(legs, {
+        gatewayPubkey: gatewayVtxoPubkey,
+        dust: info.dust,
+        lockTtlMs: settings.sessionTimeoutMs + 60_000,
+        inventoryAssetId: settings.inventoryAssetId,
+      });
+      await this.#deps.database.db.transaction().execute(async (trx) => {
+        for (const session of group) {
+          const context = JSON.parse(session.context_json) as SessionContext;
+          // Conditional on the version read: a second planner (after a crash) loses here, and
+          // what it locked beyond the winner's plan is released at settlement or failure.
+          await trx
+            .updateTable('signing_sessions')
+            .set({
+              context_json: toStored({ ...context, plan }),
+              updated_at: engine.now,
+              version: Number(session.version) + 1,
+            })
+            .where('session_id', '=', session.session_id)
+            .where('state', '=', 'accepted')
+            .where('version', '=', Number(session.version))
+            .execute();
+        }
+      });
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) {
+        // Not the user's fault: the intent fails with 5004 and its locks are released.
+        this.#deps.logger.error(
+          { err: error, sessions: group.map((s) => s.session_id) },
+          'planning a session failed',
+        );
+        await engine.fail(
+          group,
+          new ProtocolError('SERVICE_UNAVAILABLE', 'the gateway could not plan this transaction'),
+          'failed',
+        );
+        return;
+      }
+      await engine.fail(group, error, 'failed');
     }
   }
 
@@ -401,6 +442,7 @@ export class CeremonyIntake {
           engine.store.answer(trx, challenge.challenge_id, event.id, JSON.stringify(signatures), engine.now),
         );
       if (recorded) {
+        engine.crash('answered');
         await engine.advance(session.session_id).catch((error: unknown) => {
           this.#deps.logger.warn(
             { err: error, session: session.session_id },

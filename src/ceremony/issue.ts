@@ -93,7 +93,7 @@ export class Issuer {
       const { created } = await database.db.transaction().execute(async (trx) => {
         const result = await vtxos.spendWithin(
           trx,
-          [lockId],
+          [{ sessionId: lockId, vtxoIds: [input!.vtxoId] }],
           built.arkTxid,
           built.outputs.map((o, i) => ({
             txid: built.arkTxid,

@@ -8,7 +8,7 @@ import type { VtxoStore } from '../ledger/vtxo-store.ts';
 import type { NostrCore } from '../nostr/core.ts';
 import type { Database } from '../store/database.ts';
 import type { FeeSchedule, Intent } from '../domain/intents.ts';
-import { CeremonyEngine, type EngineDeps, type InventorySigner } from './engine.ts';
+import { CeremonyEngine, type CrashPoint, type EngineDeps, type InventorySigner } from './engine.ts';
 import { CeremonyIntake } from './intake.ts';
 import { Issuer } from './issue.ts';
 
@@ -39,6 +39,17 @@ export interface Ceremony {
   readonly issuer: Issuer;
 }
 
+/** TEST_CRASH_AFTER: the process dies at once (no cleanup, like a power cut) at that point. */
+function crashAt(target: string, logger: Logger): (point: CrashPoint) => void {
+  logger.warn(
+    { point: target },
+    'TEST_CRASH_AFTER is set: this process will kill itself there (crash tests only)',
+  );
+  return (point) => {
+    if (point === target) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
 /** The fee schedule in money's type (the config keeps JSON-safe numbers). */
 export function feeSchedule(config: Pick<Config, 'intents'>): FeeSchedule {
   const fees = config.intents.fees;
@@ -51,7 +62,7 @@ export function feeSchedule(config: Pick<Config, 'intents'>): FeeSchedule {
 
 export function createCeremony(deps: CeremonyDeps): Ceremony {
   const logger = deps.logger.child({ component: 'ceremony' });
-  const engine = new CeremonyEngine({
+  const engine: CeremonyEngine = new CeremonyEngine({
     database: deps.database,
     vtxos: deps.vtxos,
     ark: deps.ark,
@@ -59,10 +70,14 @@ export function createCeremony(deps: CeremonyDeps): Ceremony {
     inventoryKey: async () => deps.inventoryKey,
     stepTimeoutMs: deps.config.ceremony.stepTimeoutMs,
     onSettled: async (trx, settled) => deps.hooks?.()?.onSettled?.(trx, settled),
+    replan: (group): Promise<void> => intake.replan(group),
+    ...(deps.config.ceremony.crashAfter
+      ? { crashPoint: crashAt(deps.config.ceremony.crashAfter, logger) }
+      : {}),
     logger,
     ...(deps.now ? { now: deps.now } : {}),
   });
-  const intake = new CeremonyIntake({
+  const intake: CeremonyIntake = new CeremonyIntake({
     database: deps.database,
     engine,
     vtxos: deps.vtxos,

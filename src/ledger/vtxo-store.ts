@@ -347,31 +347,33 @@ export class VtxoStore {
 
   /**
    * Settlement of one Ark transaction inside the caller's transaction (which also records the
-   * sessions and the announcement): every VTXO the `sessionIds` hold becomes spent by
-   * `spentByTxid`, `outputs` are recorded and `movements` booked. Throws ProtocolError 2002
-   * when a session holds nothing or lost a lock — the caller's transaction then rolls back.
+   * sessions and the announcement): exactly the VTXOs the transaction spends, each held by the
+   * session named with it, become spent by `spentByTxid`; `outputs` are recorded and `movements`
+   * booked. Anything else those sessions still hold is released (a lock a crash left behind).
+   * Throws ProtocolError 2002 when a session lost a lock — the caller's transaction then rolls back.
    */
   async spendWithin(
     trx: Trx,
-    sessionIds: readonly string[],
+    inputs: readonly { readonly sessionId: string; readonly vtxoIds: readonly string[] }[],
     spentByTxid: string,
     outputs: readonly NewOutput[],
     movements: readonly NewMovement[] = [],
   ): Promise<{ spent: VtxoRecord[]; created: VtxoRecord[] }> {
     if (!TXID.test(spentByTxid)) throw new TypeError('spentByTxid must be 64 lowercase hex');
     const now = this.#now();
-    const held: string[] = [];
-    for (const sessionId of sessionIds) {
-      const ids = await this.#heldBy(trx, sessionId);
-      if (ids.length === 0) throw new ProtocolError('VTXO_SPENT', `session ${sessionId} holds no VTXO`);
+    const spent: string[] = [];
+    for (const { sessionId, vtxoIds } of inputs) {
+      const ids = uniqueSorted(vtxoIds);
+      await this.#lockRows(trx, ids);
       if (!(await this.#spend(trx, sessionId, ids, spentByTxid, now))) {
         throw new ProtocolError('VTXO_SPENT', `session ${sessionId} does not hold every input`);
       }
-      held.push(...ids);
+      spent.push(...ids);
     }
+    for (const sessionId of new Set(inputs.map((i) => i.sessionId))) await this.releaseWithin(trx, sessionId);
     const created = await this.#insert(trx, outputs, spentByTxid);
     for (const movement of movements) await bookMovement(trx, movement, now);
-    return { spent: await this.#read(trx, held.sort()), created };
+    return { spent: await this.#read(trx, spent.sort()), created };
   }
 
   /**
