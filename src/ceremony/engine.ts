@@ -64,6 +64,16 @@ export type CrashPoint =
   | 'finalized'
   | 'confirmed';
 
+/** What monitoring counts (intents by outcome, step latency, fees); set by the composition root. */
+export interface CeremonyObserver {
+  intent(
+    type: string,
+    outcome: 'accepted' | 'rejected' | 'settled' | 'failed' | 'expired' | 'cancelled',
+  ): void;
+  stepAnswered(step: number, seconds: number): void;
+  feeCollected(assetId: string, amount: bigint): void;
+}
+
 export interface SettledGroup {
   readonly arkTxid: string;
   readonly sessions: readonly SigningSession[];
@@ -86,6 +96,7 @@ const FAILED_INTENT: Record<'failed' | 'expired' | 'cancelled', IntentStatus> = 
 
 export class CeremonyEngine {
   readonly store: SessionStore;
+  observer: CeremonyObserver | undefined;
   readonly #deps: EngineDeps;
   readonly #now: () => number;
   /** One advance per group at a time in this process (other processes are fenced by the DB). */
@@ -582,6 +593,9 @@ export class CeremonyEngine {
       await this.#deps.publisher.send([confirmation], trx);
     });
     this.crash('confirmed');
+    for (const session of group) this.observer?.intent(session.session_type, 'settled');
+    for (const fee of plan.outputs.filter((o) => o.role === 'fee'))
+      this.observer?.feeCollected(fee.assetId, fee.amount);
     return false;
   }
 
@@ -607,6 +621,7 @@ export class CeremonyEngine {
         });
         if (!moved) continue;
         changed = true;
+        this.observer?.intent(session.session_type, state);
         await this.#deps.vtxos.releaseWithin(trx, session.session_id);
         const context = fromStored(session.context_json);
         await trx

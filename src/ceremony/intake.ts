@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { errorFromCode, ProtocolError } from '../domain/error-codes.ts';
 import {
   BATCH_LEG_TYPES,
+  INTENT_ALIASES,
+  INTENT_TYPES,
   checkBatchLegs,
   checkFee,
   describeIntent,
@@ -136,11 +138,15 @@ export class CeremonyIntake {
       await this.#checkAssets(intent);
       await this.#deps.checkIntent?.(intent);
     } catch (error) {
-      if (error instanceof ProtocolError) return [this.#notice(event, key, error)];
+      if (error instanceof ProtocolError) {
+        this.#deps.engine.observer?.intent(typeLabel(event), 'rejected');
+        return [this.#notice(event, key, error)];
+      }
       throw error;
     }
     try {
       const [sessionId] = await this.#accept([intent]);
+      this.#deps.engine.observer?.intent(intent.type, 'accepted');
       await this.#start([intent], [sessionId!]);
       return [];
     } catch (error) {
@@ -442,6 +448,7 @@ export class CeremonyIntake {
           engine.store.answer(trx, challenge.challenge_id, event.id, JSON.stringify(signatures), engine.now),
         );
       if (recorded) {
+        engine.observer?.stepAnswered(response.step, (engine.now - Number(challenge.created_at)) / 1000);
         engine.crash('answered');
         await engine.advance(session.session_id).catch((error: unknown) => {
           this.#deps.logger.warn(
@@ -470,5 +477,19 @@ export class CeremonyIntake {
       { action_id: actionId, code: error.code, message: error.message, details: error.details ?? {} },
       { key },
     );
+  }
+}
+
+/** The type an intent names, for metrics: a known one, else `unknown` (labels stay bounded). */
+function typeLabel(event: NostrEvent): string {
+  try {
+    const type = (JSON.parse(event.content) as { type?: unknown }).type;
+    return typeof type === 'string' && type in INTENT_ALIASES
+      ? INTENT_ALIASES[type]!
+      : (INTENT_TYPES as readonly unknown[]).includes(type)
+        ? (type as string)
+        : 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
