@@ -3,7 +3,6 @@
 // resumes it. Each time the transfer settles exactly once (one 31340, each input spent once),
 // no lock is left behind, and the ledger invariant holds. The relay and the wallet live in the
 // test process, so they outlive the crashes as they would in the field.
-import { Relay, type Event, type Filter } from 'nostr-tools';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -14,6 +13,7 @@ import { ArkRelayWallet, WalletKey } from '../../src/wallet/index.ts';
 import { startRelay, waitReady } from '../nostr/support.ts';
 import { logLines, runCli, tempDir } from '../support/cli.ts';
 import { expectLedgerConsistent } from '../support/ledger.ts';
+import { queryRelay } from '../support/relay-query.ts';
 import { waitFor } from '../support/wait.ts';
 import { addInventory, fund, gbtcReady } from './support.ts';
 
@@ -111,7 +111,7 @@ describe('crash recovery of the ceremony', () => {
           .execute();
         expect(sessions.map((s) => s.state)).toEqual(['confirmed']);
         // One confirmation on the relay for this intent, and each input spent by that one tx.
-        const confirmations = await query(relay.url, { kinds: [31340], '#e': [intent.event.id] });
+        const confirmations = await queryRelay(relay.url, { kinds: [31340], '#e': [intent.event.id] });
         expect(confirmations).toHaveLength(1);
         const spent = await gateway.database.db
           .selectFrom('vtxos')
@@ -136,24 +136,6 @@ describe('crash recovery of the ceremony', () => {
     120_000,
   );
 });
-
-async function query(url: string, filter: Filter): Promise<Event[]> {
-  const connection = await Relay.connect(url);
-  try {
-    return await new Promise<Event[]>((resolve) => {
-      const found: Event[] = [];
-      const sub = connection.subscribe([filter], {
-        onevent: (event) => found.push(event),
-        oneose: () => {
-          sub.close();
-          resolve(found);
-        },
-      });
-    });
-  } finally {
-    connection.close();
-  }
-}
 
 function urlOf(stdout: string): string {
   const started = logLines(stdout).find((l) => l.msg === 'arkrelay started');

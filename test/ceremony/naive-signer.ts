@@ -3,7 +3,8 @@
 // lets a test answer wrongly on purpose — another key, a wrong digest, too late.
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { finalizeEvent, nip44, Relay, type Event } from 'nostr-tools';
+import { finalizeEvent, nip44, type Event } from 'nostr-tools';
+import { queryRelay } from '../support/relay-query.ts';
 import type { Wallet } from '../nostr/support.ts';
 
 export interface Challenge {
@@ -22,24 +23,10 @@ export interface Challenge {
 
 /** Every 31511 the relay holds for the wallet, decrypted, oldest first. */
 export async function challenges(url: string, wallet: Wallet): Promise<Challenge[]> {
-  const relay = await Relay.connect(url);
-  try {
-    const events = await new Promise<Event[]>((resolve) => {
-      const found: Event[] = [];
-      const sub = relay.subscribe([{ kinds: [31511], '#p': [wallet.pubkey] }], {
-        onevent: (event) => found.push(event),
-        oneose: () => {
-          sub.close();
-          resolve(found);
-        },
-      });
-    });
-    return events
-      .sort((a, b) => a.created_at - b.created_at)
-      .map((event) => ({ event, body: JSON.parse(wallet.decrypt(event.pubkey, event.content).plaintext) }));
-  } finally {
-    relay.close();
-  }
+  const events = await queryRelay(url, { kinds: [31511], '#p': [wallet.pubkey] });
+  return events
+    .sort((a, b) => a.created_at - b.created_at)
+    .map((event) => ({ event, body: JSON.parse(wallet.decrypt(event.pubkey, event.content).plaintext) }));
 }
 
 export interface AnswerOptions {
