@@ -150,17 +150,47 @@ describe('signing ceremony', () => {
     expect([await of(erin.pubkey, 'gBTC'), await of(erin.pubkey, 'gUSD')]).toEqual([390n, 1_000n]);
   }, 60_000);
 
-  it('refuses an unknown type with 1005', async () => {
-    const w = new Wallet();
-    const event = intentEvent(w, gw, { type: 'teleport:now', params: {} });
-    await w.publish(url, event);
-    const notice = await waitFor(
-      async () => (await w.replies(url, event.id, [31341]))[0],
-      15_000,
-      'a failure notice',
-    );
-    expect(notice.body).toMatchObject({ action_id: event.tags.find((t) => t[0] === 'd')![1], code: 1005 });
-  }, 30_000);
+  it.each([
+    ['an unknown type', 1005, { type: 'teleport:now', params: {} }],
+    [
+      'an unknown field',
+      1002,
+      { type: 'transfer:p2p', params: { recipient: 'ab'.repeat(32), asset_id: 'gBTC', amount: 5, tip: 1 } },
+    ],
+    [
+      'a float amount',
+      1002,
+      { type: 'transfer:p2p', params: { recipient: 'ab'.repeat(32), asset_id: 'gBTC', amount: 5.5 } },
+    ],
+    [
+      'an expired intent',
+      1003,
+      {
+        type: 'transfer:p2p',
+        params: { recipient: 'ab'.repeat(32), asset_id: 'gBTC', amount: 5 },
+        contentExpiresInS: -5,
+      },
+    ],
+    [
+      'a split of a VTXO it does not own',
+      2003,
+      { type: 'vtxo:split', params: { vtxo_id: `${'cd'.repeat(32)}:0`, amounts: [1, 2] } },
+    ],
+  ] as const)(
+    'refuses %s with %i (a 31341 naming the action)',
+    async (_name, code, input) => {
+      const w = new Wallet();
+      const event = intentEvent(w, gw, input);
+      await w.publish(url, event);
+      const notice = await waitFor(
+        async () => (await w.replies(url, event.id, [31341]))[0],
+        15_000,
+        'a failure notice',
+      );
+      expect(notice.body).toMatchObject({ action_id: event.tags.find((t) => t[0] === 'd')![1], code });
+    },
+    30_000,
+  );
 
   it.each([
     [

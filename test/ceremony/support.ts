@@ -79,6 +79,8 @@ export interface IntentInput {
   readonly fee?: { asset_id: string; amount: number | string };
   readonly actionId?: string;
   readonly expiresInS?: number;
+  /** Only the content's `expires_at` (the NIP-40 tag keeps expiresInS; relays drop expired events). */
+  readonly contentExpiresInS?: number;
 }
 
 /** A signed 31510 intent from `wallet` to `gateway`. */
@@ -100,7 +102,10 @@ export function intentEvent(wallet: Wallet, gateway: string, input: IntentInput)
         type: input.type,
         params: input.params,
         fee: input.fee ?? { asset_id: 'gBTC', amount: 10 },
-        expires_at: expiresAt,
+        expires_at:
+          input.contentExpiresInS === undefined
+            ? expiresAt
+            : Math.floor(Date.now() / 1000) + input.contentExpiresInS,
       }),
     },
     wallet.secret,
