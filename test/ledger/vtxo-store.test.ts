@@ -71,10 +71,10 @@ for (const { kind, skip } of kinds) {
     }
     const row = (id: string) => store.get(id);
 
-    it('lets exactly one of 20 concurrent sessions lock the same VTXO', async () => {
+    it('lets exactly one of 100 concurrent sessions lock the same VTXO', async () => {
       const owner = hex32();
       const [id] = await seed(owner, [1_000n]);
-      const sessions = Array.from({ length: 20 }, () => randomUUID());
+      const sessions = Array.from({ length: 100 }, () => randomUUID());
       const results = await Promise.allSettled(
         sessions.map((s, i) => racers[i % racers.length]!.lockForSession(s, [id!], owner, 'gBTC', TTL)),
       );
