@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Planner, type Leg } from '../../src/ceremony/planner.ts';
-import { ProtocolError } from '../../src/domain/error-codes.ts';
+import type { ProtocolError } from '../../src/domain/error-codes.ts';
 import { VtxoStore } from '../../src/ledger/vtxo-store.ts';
 import { createTestDatabase, mariadbAvailable, type TestDatabase } from '../support/test-database.ts';
 import { hex32, vtxoRow } from '../store/fixtures.ts';
