@@ -42,6 +42,11 @@ import { ledgerRoutes } from './http/routes/ledger.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import { SessionReads } from './ceremony/session-reads.ts';
 import { cancelAction, submitBatchAction } from './nostr/handlers/ceremony.ts';
+import { createLightning, type Lightning } from './lightning/module.ts';
+import { lightningRepeatingJobs, lightningTasks } from './lightning/tasks.ts';
+import { lightningRoutes } from './http/routes/lightning.ts';
+import { liftLightningAction } from './nostr/handlers/lift-lightning.ts';
+import { feeSchedule } from './ceremony/module.ts';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 
@@ -71,6 +76,8 @@ export interface Gateway {
   readonly ceremony: Ceremony | undefined;
   /** Assets, reserves, ledger reads and the invariant check. */
   readonly ledger: LedgerModule;
+  /** Lifts and lands of a process that handles intake jobs (api or worker). */
+  readonly lightning: Lightning | undefined;
   /** Stops everything in reverse start order; resolves false if something did not stop cleanly. */
   stop(reason?: string): Promise<boolean>;
 }
@@ -194,6 +201,9 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     let nostrCore: NostrCore | undefined;
     let ceremony: Ceremony | undefined;
     let inventory: InventoryLedger | undefined;
+    let lightning: Lightning | undefined;
+    // The queue is built after the modules that enqueue; they reach it through this.
+    const queueRef: { current?: JobQueue } = {};
     if (roles.includes('api') || roles.includes('worker')) {
       const keys = new KeyRing({
         database,
@@ -210,6 +220,7 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       nostrCore = createNostrCore(config, database, keys, [
         cancelAction(() => (ceremony ? ceremonyRequests : undefined)),
         submitBatchAction(() => (ceremony ? ceremonyRequests : undefined)),
+        liftLightningAction(() => lightning?.lift),
       ]);
       const inventoryKey = await loadInventoryKey({
         database,
@@ -224,6 +235,18 @@ export async function startGateway(config: Config, options: StartOptions): Promi
         nostr: nostrCore,
         vtxos,
         inventoryKey,
+        logger,
+        hooks: () => lightning?.hooks,
+      });
+      lightning = createLightning({
+        config,
+        database,
+        backends,
+        nostr: nostrCore,
+        vtxos,
+        ceremony,
+        inventoryKey,
+        queue: () => queueRef.current,
         logger,
       });
       const inventoryLedger = await createInventoryLedger({
@@ -249,9 +272,11 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       ceremonySweepTask(() => ceremony?.engine),
       ...ledger.tasks,
       ...inventoryTasks(inventory),
+      ...lightningTasks(() => lightning, config),
       ...(options.extraTasks ?? []),
     ]);
     const queue = await createJobQueue(config, { database, logger, tasks });
+    queueRef.current = queue;
     started.push({ name: 'queue', stop: () => queue.close() });
     health.register({
       name: queue.kind === 'bullmq' ? 'redis' : 'queue',
@@ -273,6 +298,7 @@ export async function startGateway(config: Config, options: StartOptions): Promi
           { task: CEREMONY_SWEEP_TASK, everyMs: config.ceremony.sweepIntervalMs },
           ...ledger.repeatingJobs,
           ...inventoryRepeatingJobs(config),
+          ...lightningRepeatingJobs(config),
         ],
       });
       started.push({ name: 'scheduler', stop: () => scheduler.stop() });
@@ -292,6 +318,14 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     started.push({ name: 'monitoring', stop: () => monitoring.stop() });
     backends.observeCalls(monitoring.metrics.observeDaemonCall); // daemon_call_seconds
     monitoring.metrics.sources.reserves = () => latestRatios(database);
+    if (ceremony) {
+      const m = monitoring.metrics;
+      ceremony.engine.observer = {
+        intent: (type, outcome) => m.intents.inc({ type, outcome }),
+        stepAnswered: (step, seconds) => m.ceremonyStepSeconds.observe({ step: String(step) }, seconds),
+        feeCollected: (asset, amount) => m.feesCollected.inc({ asset }, Number(amount)),
+      };
+    }
     const services = new ServiceRegistry();
     services.register({
       name: 'monitoring',
@@ -301,6 +335,21 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       stop: () => monitoring.service.stop(),
     });
     if (config.autoStart.monitoring) await monitoring.service.start();
+    if (lightning) {
+      const ln = lightning;
+      // Stopped before the workers: waits on payments end at once (lnd keeps them; re-attached later).
+      started.push({ name: 'lightning', stop: () => ln.stop() });
+      services.register({
+        name: 'lightning-invoice-monitor',
+        description:
+          'lnd invoice subscription that detects paid lift invoices (resumes from the stored settle_index)',
+        running: () => ln.monitor.running,
+        start: () => ln.monitor.start(),
+        stop: () => ln.monitor.stop(),
+        details: () => ln.monitor.details(),
+      });
+      if (config.autoStart.lightning) await ln.monitor.start();
+    }
     if (inventory) {
       const monitor = inventory.monitor;
       services.register({
@@ -390,6 +439,17 @@ export async function startGateway(config: Config, options: StartOptions): Promi
           adminRoutes(operations, admin),
           ledgerRoutes(ledger, admin),
           ...(inventory ? [inventoryRoutes({ ledger: inventory, admin, queue })] : []),
+          ...(lightning
+            ? [
+                lightningRoutes({
+                  database,
+                  backend: backends.lightning,
+                  lightning,
+                  fees: feeSchedule(config),
+                  feeLimitSat: BigInt(config.lightning.feeLimitSat),
+                }),
+              ]
+            : []),
           ...(ceremony
             ? [
                 sessionRoutes(
@@ -443,6 +503,7 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       nostr,
       ceremony,
       ledger,
+      lightning,
       stop: (reason = 'stop') => stopAll(reason),
     };
   } catch (error) {

@@ -19,17 +19,41 @@ export interface InfoDeps {
   readonly limits: Record<string, number>;
   /** Names of every registered action (filled in by the registry). */
   readonly actions: () => readonly string[];
+  /** FEE_ASSET / FEE_INTENT_AMOUNT / FEE_LAND_PPM (config.intents.fees); the defaults without it. */
+  readonly fees?: { readonly intentAsset: string; readonly intentAmount: number; readonly landPpm: number };
+  /** The gateway VTXO key (owns inventory, fees and land outputs); read from the ledger without it. */
+  readonly vtxoPubkey?: () => Promise<string | undefined>;
 }
 
-// The fee schedule of the brief; the fee issue will own it (and `info` will read it from there).
-const FEES = {
-  lift_lightning: { rate_ppm: 0, min: 0, description: 'lifts are free' },
-  'lightning:land': {
-    rate_ppm: 1000,
-    min: 1,
-    description: '0.1 % of the landed amount in that asset, rounded up, at least 1',
-  },
-} as const;
+const DEFAULT_FEES = { intentAsset: 'gBTC', intentAmount: 10, landPpm: 1000 };
+
+/** The fee schedule as `info` shows it (docs/protocol.md, "Fees"). */
+export function feesJson(fees: NonNullable<InfoDeps['fees']> = DEFAULT_FEES): Record<string, unknown> {
+  return {
+    intent: {
+      asset_id: fees.intentAsset,
+      amount: String(fees.intentAmount),
+      description: `every intent but a Lightning land pays exactly this, in ${fees.intentAsset}`,
+    },
+    lift_lightning: { rate_ppm: 0, min: 0, description: 'lifts are free' },
+    'lightning:land': {
+      rate_ppm: fees.landPpm,
+      min: 1,
+      description: `${fees.landPpm / 10_000} % of the landed amount in that asset, rounded up, at least 1`,
+    },
+  };
+}
+
+/** The inventory key's pubkey as the ledger stored it (settings row ledger.inventory_key). */
+async function storedVtxoPubkey(database: Database): Promise<string | undefined> {
+  const row = await database.db
+    .selectFrom('settings')
+    .select('value_json')
+    .where('name', '=', 'ledger.inventory_key')
+    .executeTakeFirst();
+  const pubkey = row ? (JSON.parse(row.value_json) as { pubkey?: unknown }).pubkey : undefined;
+  return typeof pubkey === 'string' ? pubkey : undefined;
+}
 
 // Until the ledger's asset service exists, the registry is read here (read-only).
 async function enabledAssets(database: Database): Promise<Record<string, unknown>[]> {
@@ -55,7 +79,7 @@ export function infoAction(deps: InfoDeps): ServiceAction<Record<string, never>>
   return defineAction({
     name: 'info',
     parse: expectNoParams,
-    handle: async (): Promise<GatewayInfo> => {
+    handle: async (): Promise<GatewayInfo & { readonly vtxo_pubkey: string | null }> => {
       const active = deps.keys.active;
       return {
         gateway_pubkey: active.pubkey,
@@ -76,9 +100,10 @@ export function infoAction(deps: InfoDeps): ServiceAction<Record<string, never>>
           ],
         },
         actions: [...deps.actions()],
-        fees: FEES,
+        fees: feesJson(deps.fees),
         assets: await enabledAssets(deps.database),
         limits: deps.limits,
+        vtxo_pubkey: (await (deps.vtxoPubkey ?? (() => storedVtxoPubkey(deps.database)))()) ?? null,
       };
     },
   });

@@ -1,0 +1,48 @@
+// `lift_lightning {asset_id, amount}` → `{bolt11, payment_hash, expires_at, amount, amount_msat,
+// asset_id}`: an invoice that, once paid, credits `amount` of the asset to the requester exactly
+// once (docs/lightning.md). The work is the Lightning module's; this checks the params' shape. The
+// module is reached lazily: it is built after this registry. A rerun of the same request (after a
+// crash) answers with the invoice already made for it.
+import { ProtocolError } from '../../domain/error-codes.ts';
+import { parseAmount } from '../../domain/intents.ts';
+import { defineAction, type ServiceAction } from './action.ts';
+
+export interface LiftRequests {
+  createInvoice(request: {
+    owner: string;
+    assetId: string;
+    amount: bigint;
+    requestId: string;
+    requestEventId: string;
+  }): Promise<unknown>;
+}
+
+const ASSET_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export function liftLightningAction(
+  get: () => LiftRequests | undefined,
+): ServiceAction<{ assetId: string; amount: bigint }> {
+  return defineAction({
+    name: 'lift_lightning',
+    parse: (params) => {
+      const unknown = Object.keys(params).filter((k) => k !== 'asset_id' && k !== 'amount');
+      if (unknown.length > 0)
+        throw new ProtocolError('MALFORMED_CONTENT', `unknown param(s): ${unknown.join(', ')}`);
+      if (typeof params.asset_id !== 'string' || !ASSET_ID.test(params.asset_id)) {
+        throw new ProtocolError('MALFORMED_CONTENT', 'asset_id must be 1-64 of A-Z a-z 0-9 _ . -');
+      }
+      return { assetId: params.asset_id, amount: parseAmount(params.amount, 'amount') };
+    },
+    handle: async ({ assetId, amount }, ctx) => {
+      const lift = get();
+      if (!lift) throw new ProtocolError('SERVICE_UNAVAILABLE', 'Lightning is not running here');
+      return lift.createInvoice({
+        owner: ctx.author,
+        assetId,
+        amount,
+        requestId: ctx.requestId,
+        requestEventId: ctx.requestEventId,
+      });
+    },
+  });
+}
