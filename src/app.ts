@@ -217,17 +217,23 @@ export async function startGateway(config: Config, options: StartOptions): Promi
         submitBatch: (request: Parameters<Ceremony['intake']['submitBatch']>[0]) =>
           ceremony!.intake.submitBatch(request),
       };
-      nostrCore = createNostrCore(config, database, keys, [
-        cancelAction(() => (ceremony ? ceremonyRequests : undefined)),
-        submitBatchAction(() => (ceremony ? ceremonyRequests : undefined)),
-        liftLightningAction(() => lightning?.lift),
-      ]);
       const inventoryKey = await loadInventoryKey({
         database,
         atRestKey: atRestKey(config, secretKey),
         configured: config.inventory.secretKey,
         logger: logger.child({ component: 'inventory-key' }),
       });
+      nostrCore = createNostrCore(
+        config,
+        database,
+        keys,
+        [
+          cancelAction(() => (ceremony ? ceremonyRequests : undefined)),
+          submitBatchAction(() => (ceremony ? ceremonyRequests : undefined)),
+          liftLightningAction(() => lightning?.lift),
+        ],
+        async () => inventoryKey.pubkey,
+      );
       ceremony = createCeremony({
         config,
         database,

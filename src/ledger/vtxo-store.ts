@@ -5,6 +5,7 @@
 //   pending_spend ──releaseSession / expireLocks──▶ assigned, or available for inventory (amount 0)
 //   pending_spend ──markSpent (lock holder only)──▶ spent
 //   available | assigned ──expireVtxos (past expires_at)──▶ expired
+//   assigned (a land's units, held by the gateway) ──retireWithin (payment settled)──▶ available
 //
 // A user never becomes an owner by a row change alone: inventory reaches a user only as the
 // input of an Ark transaction whose output pays the user's script (markSpent records both).
@@ -300,6 +301,40 @@ export class VtxoStore {
         .executeTakeFirst();
       return Number(result.numUpdatedRows);
     });
+  }
+
+  /**
+   * A land's VTXO once its Lightning payment settled: the gateway's `assigned` VTXO holding
+   * exactly `amount` of `assetId` becomes inventory of `inventoryAssetId` (`available`, amount
+   * 0, its sats kept), inside the caller's transaction that books the `land` movement. False
+   * when the row is not in that state (already retired, refunded, or not this land's).
+   */
+  async retireWithin(
+    trx: Trx,
+    vtxo: { readonly vtxoId: string; readonly assetId: string; readonly amount: bigint },
+    gatewayPubkey: string,
+    inventoryAssetId: string,
+  ): Promise<boolean> {
+    const result = await trx
+      .updateTable('vtxos')
+      .set({
+        status: 'available',
+        asset_id: inventoryAssetId,
+        amount: 0n,
+        locked_by_session: null,
+        locked_at: null,
+        lock_expires_at: null,
+        updated_at: this.#now(),
+        version: sql<number>`version + 1`,
+      })
+      .where('vtxo_id', '=', vtxo.vtxoId)
+      .where('status', '=', 'assigned')
+      .where('owner_pubkey', '=', gatewayPubkey)
+      .where('asset_id', '=', vtxo.assetId)
+      .where('amount', '=', vtxo.amount)
+      .where('sats', '>', 0n)
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
   }
 
   /** releaseSession inside the caller's transaction (a session failing releases as it fails). */

@@ -31,7 +31,7 @@ import type { LightningPaymentsTable } from '../store/schema.ts';
 import { toBigInt } from '../store/values.ts';
 import type { Selectable } from 'kysely';
 import { withClaim } from './claim.ts';
-import { landVtxoOf, retireToInventory, type LandVtxo } from './land-ledger.ts';
+import { landVtxoOf, type LandVtxo } from './land-ledger.ts';
 import { MSAT_PER_UNIT } from './lift.ts';
 import { recordRefundWithin, submitRefund, type RefundTarget } from './refund.ts';
 
@@ -313,12 +313,11 @@ export class LandService {
         )
         .orderBy('vtxo_id')
         .execute();
-      const retired = await retireToInventory(
+      const retired = await this.#deps.vtxos.retireWithin(
         trx,
         land.land,
         this.#deps.key.pubkey,
         this.#deps.inventoryAssetId,
-        now,
       );
       if (retired) {
         await bookMovement(

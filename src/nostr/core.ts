@@ -37,12 +37,21 @@ export function createNostrCore(
   database: Database,
   keys: KeyRing,
   extraActions: readonly AnyAction[] = [],
+  /** The gateway VTXO key, for `info`. */
+  vtxoPubkey?: () => Promise<string | undefined>,
 ): NostrCore {
   const claims = new ClaimStore(database);
   const outbox = new Outbox(database);
   const publisher = new Publisher({ keys, outbox, replyTtlS: config.nostr.replyTtlS });
   const actions = serviceActions(
-    { database, keys, allowNip04: config.nostr.allowNip04, limits: nostrLimits(config) },
+    {
+      database,
+      keys,
+      allowNip04: config.nostr.allowNip04,
+      limits: nostrLimits(config),
+      fees: config.intents.fees,
+      ...(vtxoPubkey ? { vtxoPubkey } : {}),
+    },
     extraActions,
   );
   const responder = new Responder({ publisher, actions, allowNip04: config.nostr.allowNip04 });

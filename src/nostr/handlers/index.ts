@@ -3,7 +3,7 @@
 import type { Database } from '../../store/database.ts';
 import type { KeyRing } from '../keys.ts';
 import type { AnyAction } from './action.ts';
-import { infoAction } from './info.ts';
+import { infoAction, type InfoDeps } from './info.ts';
 import { syncStateAction } from './sync-state.ts';
 
 export type { ServiceAction, ServiceContext, AnyAction } from './action.ts';
@@ -14,6 +14,10 @@ export interface ServiceActionDeps {
   readonly keys: KeyRing;
   readonly allowNip04: boolean;
   readonly limits: Record<string, number>;
+  /** The fee schedule `info` shows (config.intents.fees). */
+  readonly fees?: InfoDeps['fees'];
+  /** The gateway VTXO key `info` shows. */
+  readonly vtxoPubkey?: InfoDeps['vtxoPubkey'];
 }
 
 export function serviceActions(
