@@ -3,6 +3,11 @@
 // unilaterally — a database row alone never makes anyone an owner. The units enter circulation
 // as the movement `kind` (a paid lift, a mint), booked in the settlement transaction, once per
 // `reference`: a second call with the same reference returns the first result.
+//
+// Crash safety: the signed transaction is stored (ark_transactions, session_id = the lock id)
+// before it is submitted, and the inventory input stays locked by that id. A call after a crash
+// finds the stored transaction and finishes it — asking the Ark server first whether it is
+// pending or final — instead of spending a second inventory VTXO.
 import type { ArkBackend } from '../backends/ark/ark-backend.ts';
 import { encodePsbt, parsePsbt, signInputs } from '../backends/ark/psbt.ts';
 import { ProtocolError } from '../domain/error-codes.ts';
@@ -27,7 +32,15 @@ export interface IssueDeps {
   readonly inventoryKey: () => Promise<InventorySigner>;
   /** The inventory pool whose sats fund the new VTXO. */
   readonly inventoryAssetId: string;
+  /** How long the inventory input stays locked: long enough to outlive a restart. */
   readonly lockTtlMs: number;
+}
+
+interface Stored {
+  readonly arkTxid: string;
+  readonly signedArkPsbt: string;
+  readonly checkpoints: readonly string[];
+  readonly input: VtxoRecord;
 }
 
 export class Issuer {
@@ -38,12 +51,35 @@ export class Issuer {
 
   async issue(request: IssueRequest): Promise<{ arkTxid: string; vtxo: VtxoRecord }> {
     if (request.amount <= 0n) throw new ProtocolError('BELOW_LIMITS', 'an issued amount must be positive');
-    const { database, vtxos, ark } = this.#deps;
     const done = await this.#previous(request);
     if (done) return done;
+    const lockId = `issue:${request.reference}`.slice(0, 64);
+    const stored = (await this.#interrupted(lockId)) ?? (await this.#build(request, lockId));
+    try {
+      return await this.#complete(request, lockId, stored);
+    } catch (error) {
+      // Refused by the Ark server: nothing was spent, the inventory VTXO is free again.
+      if (error instanceof ProtocolError || (error as { retryable?: boolean }).retryable === false) {
+        await this.#deps.database.db
+          .updateTable('ark_transactions')
+          .set({
+            status: 'failed',
+            error_message: String((error as Error).message).slice(0, 1000),
+            updated_at: Date.now(),
+          })
+          .where('ark_txid', '=', stored.arkTxid)
+          .execute();
+        await this.#deps.vtxos.releaseSession(lockId);
+      }
+      throw error;
+    }
+  }
+
+  /** Locks an inventory VTXO, builds and signs the tx, and stores it before anything is sent. */
+  async #build(request: IssueRequest, lockId: string): Promise<Stored> {
+    const { database, vtxos, ark } = this.#deps;
     const info = await ark.getInfo();
     const key = await this.#deps.inventoryKey();
-    const lockId = `issue:${request.reference}`.slice(0, 64);
     const [input] = await vtxos.lockInventory(
       lockId,
       this.#deps.inventoryAssetId,
@@ -53,10 +89,14 @@ export class Issuer {
     );
     try {
       const surplus = input!.sats - info.dust;
-      const outputs = [{ ownerPubkey: request.owner, amount: info.dust }];
       // Sats beyond the user's dust go back to the inventory when they make a VTXO of their own.
-      if (surplus >= info.dust) outputs.push({ ownerPubkey: key.pubkey, amount: surplus });
-      else outputs[0] = { ownerPubkey: request.owner, amount: input!.sats };
+      const outputs =
+        surplus >= info.dust
+          ? [
+              { ownerPubkey: request.owner, amount: info.dust },
+              { ownerPubkey: key.pubkey, amount: surplus },
+            ]
+          : [{ ownerPubkey: request.owner, amount: input!.sats }];
       const built = await ark.buildTransfer(
         [
           {
@@ -69,67 +109,112 @@ export class Issuer {
       );
       const arkTx = parsePsbt(built.arkPsbt);
       signInputs(arkTx, key.secretKey, [0]);
+      const signedArkPsbt = encodePsbt(arkTx);
       const now = Date.now();
       await database.db
         .insertInto('ark_transactions')
         .values({
           ark_txid: built.arkTxid,
-          session_id: null,
+          session_id: lockId,
           batch_id: null,
           tx_kind: request.kind,
           status: 'submitted',
-          ark_psbt: encodePsbt(arkTx),
+          ark_psbt: signedArkPsbt,
           checkpoint_psbts_json: JSON.stringify(built.checkpointPsbts),
           submitted_at: now,
           created_at: now,
           updated_at: now,
         })
         .execute();
-      const submitted = await ark.submitTx(encodePsbt(arkTx), built.checkpointPsbts);
-      const checkpoint = parsePsbt(submitted.signedCheckpointPsbts[0]!);
-      signInputs(checkpoint, key.secretKey, [0]);
-      await ark.finalizeTx(built.arkTxid, [encodePsbt(checkpoint)]);
-      const finalizedAt = Date.now();
-      const { created } = await database.db.transaction().execute(async (trx) => {
-        const result = await vtxos.spendWithin(
-          trx,
-          [{ sessionId: lockId, vtxoIds: [input!.vtxoId] }],
-          built.arkTxid,
-          built.outputs.map((o, i) => ({
-            txid: built.arkTxid,
-            vout: o.vout,
-            ownerPubkey: o.ownerPubkey,
-            assetId: i === 0 ? request.assetId : this.#deps.inventoryAssetId,
-            amount: i === 0 ? request.amount : 0n,
-            sats: o.amount,
-            status: i === 0 ? ('assigned' as const) : ('available' as const),
-            scriptHex: o.pkScript,
-            expiresAt: input!.expiresAt,
-          })),
-          [
-            {
-              assetId: request.assetId,
-              kind: request.kind,
-              amount: request.amount,
-              reference: request.reference,
-              userPubkey: request.owner,
-              vtxoId: `${built.arkTxid}:${built.outputs[0]!.vout}`,
-              arkTxid: built.arkTxid,
-            },
-          ],
-        );
-        await trx
-          .updateTable('ark_transactions')
-          .set({ status: 'finalized', finalized_at: finalizedAt, updated_at: finalizedAt })
-          .where('ark_txid', '=', built.arkTxid)
-          .execute();
-        return result;
-      });
-      return { arkTxid: built.arkTxid, vtxo: created[0]! };
+      return { arkTxid: built.arkTxid, signedArkPsbt, checkpoints: built.checkpointPsbts, input: input! };
     } catch (error) {
       await vtxos.releaseSession(lockId);
       throw error;
     }
+  }
+
+  /** The transaction a crash left submitted-but-unrecorded, with its still-locked input. */
+  async #interrupted(lockId: string): Promise<Stored | undefined> {
+    const row = await this.#deps.database.db
+      .selectFrom('ark_transactions')
+      .selectAll()
+      .where('session_id', '=', lockId)
+      .where('status', '=', 'submitted')
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const checkpoints = JSON.parse(row.checkpoint_psbts_json ?? '[]') as string[];
+    const spends = parsePsbt(checkpoints[0]!).getInput(0);
+    const input = await this.#deps.vtxos.get(`${Buffer.from(spends.txid!).toString('hex')}:${spends.index}`);
+    if (!input || input.lockedBySession !== lockId) {
+      throw new Error(`issue ${lockId}: the stored transaction's input is no longer locked for it`);
+    }
+    return { arkTxid: row.ark_txid, signedArkPsbt: row.ark_psbt, checkpoints, input };
+  }
+
+  /** Submits (unless the server already has it), co-signs the checkpoint, finalizes, records. */
+  async #complete(
+    request: IssueRequest,
+    lockId: string,
+    stored: Stored,
+  ): Promise<{ arkTxid: string; vtxo: VtxoRecord }> {
+    const { database, vtxos, ark } = this.#deps;
+    const key = await this.#deps.inventoryKey();
+    const outpoint = { txid: stored.input.txid, vout: stored.input.vout };
+    const lookup = await ark.getPendingTx(stored.arkTxid, [outpoint]);
+    if (lookup.state !== 'finalized') {
+      const serverSigned =
+        lookup.state === 'pending'
+          ? lookup.signedCheckpointPsbts
+          : (await ark.submitTx(stored.signedArkPsbt, stored.checkpoints)).signedCheckpointPsbts;
+      const checkpoint = parsePsbt(serverSigned[0]!);
+      signInputs(checkpoint, key.secretKey, [0]);
+      await ark.finalizeTx(stored.arkTxid, [encodePsbt(checkpoint)]);
+    }
+    const arkTx = parsePsbt(stored.signedArkPsbt);
+    // The outputs as built: the user's first, then the inventory's surplus; the anchor carries 0.
+    const outputs: { vout: number; sats: bigint; scriptHex: string }[] = [];
+    for (let vout = 0; vout < arkTx.outputsLength; vout++) {
+      const out = arkTx.getOutput(vout);
+      if (!out.amount || !out.script) continue;
+      outputs.push({ vout, sats: out.amount, scriptHex: Buffer.from(out.script).toString('hex') });
+    }
+    const finalizedAt = Date.now();
+    const { created } = await database.db.transaction().execute(async (trx) => {
+      const result = await vtxos.spendWithin(
+        trx,
+        [{ sessionId: lockId, vtxoIds: [stored.input.vtxoId] }],
+        stored.arkTxid,
+        outputs.map((o, i) => ({
+          txid: stored.arkTxid,
+          vout: o.vout,
+          ownerPubkey: i === 0 ? request.owner : key.pubkey,
+          assetId: i === 0 ? request.assetId : this.#deps.inventoryAssetId,
+          amount: i === 0 ? request.amount : 0n,
+          sats: o.sats,
+          status: i === 0 ? ('assigned' as const) : ('available' as const),
+          scriptHex: o.scriptHex,
+          expiresAt: stored.input.expiresAt,
+        })),
+        [
+          {
+            assetId: request.assetId,
+            kind: request.kind,
+            amount: request.amount,
+            reference: request.reference,
+            userPubkey: request.owner,
+            vtxoId: `${stored.arkTxid}:${outputs[0]!.vout}`,
+            arkTxid: stored.arkTxid,
+          },
+        ],
+      );
+      await trx
+        .updateTable('ark_transactions')
+        .set({ status: 'finalized', finalized_at: finalizedAt, updated_at: finalizedAt })
+        .where('ark_txid', '=', stored.arkTxid)
+        .execute();
+      return result;
+    });
+    return { arkTxid: stored.arkTxid, vtxo: created[0]! };
   }
 
   async #previous(request: IssueRequest): Promise<{ arkTxid: string; vtxo: VtxoRecord } | undefined> {

@@ -99,7 +99,8 @@ export function createCeremony(deps: CeremonyDeps): Ceremony {
     ark: deps.ark,
     inventoryKey: async () => deps.inventoryKey,
     inventoryAssetId: deps.config.intents.fees.intentAsset,
-    lockTtlMs: deps.config.ceremony.sessionTimeoutMs,
+    // Held until the issue is recorded: a crash in between resumes the same transaction.
+    lockTtlMs: 24 * 3_600_000,
   });
   deps.nostr.responder.ceremony = intake;
   return { engine, intake, issuer };
