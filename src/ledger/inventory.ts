@@ -11,7 +11,7 @@ import type { Database } from '../store/database.ts';
 import type { VtxoStatus } from '../store/schema.ts';
 import type { InventoryKey } from './inventory-key.ts';
 import type { InventoryUpdate, InventoryUpdates } from './inventory-updates.ts';
-import type { NewOutput, VtxoStore } from './vtxo-store.ts';
+import { VTXO_STATUSES, type NewOutput, type VtxoStore } from './vtxo-store.ts';
 
 /** The asset pool inventory serves when none is named. */
 export const DEFAULT_INVENTORY_ASSET = 'gBTC';
@@ -19,14 +19,6 @@ export const DEFAULT_INVENTORY_ASSET = 'gBTC';
 export const MAX_BATCH_VTXOS = 10_000;
 /** Rows per statement and per transaction when recording a batch (placeholder limits). */
 const CHUNK = 500;
-
-export const VTXO_STATUSES: readonly VtxoStatus[] = [
-  'available',
-  'assigned',
-  'pending_spend',
-  'spent',
-  'expired',
-];
 
 export interface BatchRequest {
   readonly assetId: string;

@@ -7,13 +7,6 @@ import type { SessionState, VtxoStatus } from '../store/schema.ts';
 import { toBigInt } from '../store/values.ts';
 import { VtxoStore, type AssetBalance, type VtxoRecord } from './vtxo-store.ts';
 
-export const VTXO_STATUSES: readonly VtxoStatus[] = [
-  'available',
-  'assigned',
-  'pending_spend',
-  'spent',
-  'expired',
-];
 /** Sessions in these states are over; every other state is shown as open. */
 export const TERMINAL_SESSION_STATES: readonly SessionState[] = [
   'failed',

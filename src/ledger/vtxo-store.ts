@@ -104,6 +104,13 @@ class Rollback extends Error {
 }
 
 const TXID = /^[0-9a-f]{64}$/;
+export const VTXO_STATUSES: readonly VtxoStatus[] = [
+  'available',
+  'assigned',
+  'pending_spend',
+  'spent',
+  'expired',
+];
 const UNSPENT: readonly VtxoStatus[] = ['assigned', 'pending_spend'];
 
 export function toRecord(row: Vtxo): VtxoRecord {
@@ -130,6 +137,16 @@ export function toRecord(row: Vtxo): VtxoRecord {
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A lock by `sessionId` until now + ttl. */
+const locked = (sessionId: string, now: number, lockTtlMs: number) => ({
+  status: 'pending_spend' as const,
+  locked_by_session: sessionId,
+  locked_at: now,
+  lock_expires_at: now + lockTtlMs,
+  updated_at: now,
+  version: sql<number>`version + 1`,
+});
 
 /** A released lock: the VTXO is its owner's again (release and expiry alike); an inventory
  * VTXO (amount 0, see NewOutput) goes back to the inventory. */
@@ -205,14 +222,7 @@ export class VtxoStore {
         if (taken.length === count) break;
         const result = await trx
           .updateTable('vtxos')
-          .set({
-            status: 'pending_spend',
-            locked_by_session: sessionId,
-            locked_at: now,
-            lock_expires_at: now + lockTtlMs,
-            updated_at: now,
-            version: sql<number>`version + 1`,
-          })
+          .set(locked(sessionId, now, lockTtlMs))
           .where('vtxo_id', '=', id)
           .where('status', '=', 'available')
           .executeTakeFirst();
@@ -263,14 +273,7 @@ export class VtxoStore {
       const now = this.#now();
       const result = await trx
         .updateTable('vtxos')
-        .set({
-          status: 'pending_spend',
-          locked_by_session: sessionId,
-          locked_at: now,
-          lock_expires_at: now + lockTtlMs,
-          updated_at: now,
-          version: sql<number>`version + 1`,
-        })
+        .set(locked(sessionId, now, lockTtlMs))
         .where('vtxo_id', 'in', ids)
         .where('owner_pubkey', '=', owner)
         .where('asset_id', '=', assetId)
