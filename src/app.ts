@@ -324,6 +324,15 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     started.push({ name: 'monitoring', stop: () => monitoring.stop() });
     backends.observeCalls(monitoring.metrics.observeDaemonCall); // daemon_call_seconds
     monitoring.metrics.sources.reserves = () => latestRatios(database);
+    if (lightning) {
+      const m = monitoring.metrics;
+      const observer = {
+        lift: (asset: string, outcome: string) => m.lifts.inc({ asset, outcome }),
+        land: (asset: string, outcome: string) => m.lands.inc({ asset, outcome }),
+      };
+      lightning.lift.observer = observer;
+      lightning.land.observer = observer;
+    }
     if (ceremony) {
       const m = monitoring.metrics;
       ceremony.engine.observer = {

@@ -11,6 +11,7 @@
 // only sends when lnd has never seen it — so a crash anywhere between sending and storing the
 // result re-attaches to the same payment instead of paying again (lnd also refuses a second
 // payment of a hash in flight or paid). A failure lnd reports is final: the land is refunded.
+import type { LightningObserver } from './lift.ts';
 import { createHash } from 'node:crypto';
 import type { LightningBackend, LightningPayment } from '../backends/lnd/lightning-backend.ts';
 import { decodeBolt11 } from '../backends/lnd/bolt11.ts';
@@ -77,6 +78,7 @@ interface LandOf {
 }
 
 export class LandService {
+  observer: LightningObserver | undefined;
   readonly #deps: LandDeps;
   readonly #now: () => number;
   readonly #stopping = new AbortController();
@@ -376,6 +378,7 @@ export class LandService {
     });
     publisher.flush();
     this.#deps.logger.info({ payment_hash: row.payment_hash }, 'land paid');
+    this.observer?.land(land.land.assetId, 'paid');
     return 'succeeded';
   }
 
@@ -465,6 +468,7 @@ export class LandService {
       { payment_hash: row.payment_hash, refund_ark_txid: submitted.arkTxid },
       'land refunded',
     );
+    this.observer?.land(land.land.assetId, 'refunded');
     return 'refunded';
   }
 

@@ -84,7 +84,14 @@ function replyOf(row: InvoiceRow): LiftReply {
   };
 }
 
+/** What monitoring counts (lifts_total); set by the composition root. */
+export interface LightningObserver {
+  lift(assetId: string, outcome: 'credited' | 'expired' | 'cancelled'): void;
+  land(assetId: string, outcome: 'paid' | 'refunded'): void;
+}
+
 export class LiftService {
+  observer: LightningObserver | undefined;
   readonly #deps: LiftDeps;
   readonly #now: () => number;
 
@@ -252,14 +259,14 @@ export class LiftService {
           asset_id: row.asset_id,
           amount: amount.toString(),
         };
-        await database.db.transaction().execute(async (trx) => {
+        const creditedNow = await database.db.transaction().execute(async (trx) => {
           const marked = await trx
             .updateTable('lightning_invoices')
             .set({ status: 'credited', credited_vtxo_id: vtxo.vtxoId, credited_at: now, updated_at: now })
             .where('payment_hash', '=', paymentHash)
             .where('status', '=', 'settled')
             .executeTakeFirst();
-          if (marked.numUpdatedRows !== 1n) return;
+          if (marked.numUpdatedRows !== 1n) return false;
           await publisher.send(
             [
               publisher.confirmation({
@@ -292,8 +299,10 @@ export class LiftService {
             ],
             trx,
           );
+          return true;
         });
         publisher.flush();
+        if (creditedNow) this.observer?.lift(row.asset_id, 'credited');
         this.#deps.logger.info({ payment_hash: paymentHash, vtxo_id: vtxo.vtxoId }, 'lift credited');
         return 'credited' as const;
       },
@@ -334,6 +343,7 @@ export class LiftService {
       return true;
     });
     if (changed) publisher.flush();
+    if (changed) this.observer?.lift(row.asset_id, status);
     return changed;
   }
 
