@@ -132,7 +132,7 @@ describe('gateway', () => {
   });
 
   it.skipIf(!hasRedisServer)(
-    '/health answers 503 naming Redis while Redis is away, and recovers',
+    '/health answers 503 naming Redis and service_down fires while Redis is away; both recover',
     async () => {
       redis = new PrivateRedis(await freePort());
       await redis.start();
@@ -143,10 +143,19 @@ describe('gateway', () => {
         EMBEDDED_RELAY_PORT: '0',
         REDIS_URL: redis.url,
         QUEUE_PREFIX: `t${Date.now()}`,
+        ADMIN_API_KEY: 'gateway-test-admin-key-0123456789abcdef',
+        ALERT_EVALUATION_INTERVAL_MS: '200',
       });
       gateway = await startGateway(config, { roles: ['api', 'worker', 'scheduler'], logger });
       const url = gateway.httpUrl!;
       expect((await healthOf(url)).status).toBe(200);
+      const serviceDown = async () => {
+        const response = await fetch(`${url}/admin/alerts/rules`, {
+          headers: { 'x-admin-key': 'gateway-test-admin-key-0123456789abcdef' },
+        });
+        const { rules } = (await response.json()) as { rules: { rule: string; state: string }[] };
+        return rules.find((r) => r.rule === 'service_down')?.state;
+      };
 
       await redis.stop();
       const down = await waitFor(
@@ -160,6 +169,11 @@ describe('gateway', () => {
       expect(down.body.dependencies.redis).toMatchObject({ status: 'down' });
       expect(down.body.dependencies.database).toMatchObject({ status: 'up' });
       expect((await fetch(`${url}/ready`)).status).toBe(503);
+      await waitFor(
+        async () => ((await serviceDown()) === 'firing' ? true : undefined),
+        10_000,
+        'service_down to fire',
+      );
 
       await redis.start();
       const up = await waitFor(
@@ -172,6 +186,11 @@ describe('gateway', () => {
       );
       expect(up.body.dependencies.redis).toMatchObject({ status: 'up' });
       expect((await fetch(`${url}/ready`)).status).toBe(200);
+      await waitFor(
+        async () => ((await serviceDown()) === 'ok' ? true : undefined),
+        10_000,
+        'service_down to resolve',
+      );
     },
   );
 });
