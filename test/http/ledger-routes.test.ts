@@ -268,6 +268,46 @@ for (const kind of ['sqlite', 'mariadb'] as const) {
       expect(audited.filter((r) => r.path.startsWith('/admin/ledger/check'))).toHaveLength(3);
     });
 
+    it('registers, disables and enables an asset behind the admin key; bad input changes nothing', async () => {
+      const post = async (url: string, payload?: unknown, key: string | null = ADMIN) => {
+        const response = await app.inject({
+          method: 'POST',
+          url,
+          headers: key === null ? {} : { 'x-admin-key': key },
+          ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+        });
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, checked by the assertions
+        return { status: response.statusCode, body: response.json() as Record<string, any> };
+      };
+      const gusd = {
+        asset_id: 'gUSD',
+        name: 'Gateway dollar',
+        ticker: 'gUSD',
+        decimals: 2,
+        type: 'permissionless',
+        max_amount: '100000000',
+      };
+      expect((await post('/admin/assets', gusd, null)).status).toBe(401);
+      expect((await post('/admin/assets', { ...gusd, decimals: 40 })).status).toBe(400);
+      expect(
+        (await post('/admin/assets', { ...gusd, min_amount: '5', max_amount: '4' })).body.error.code,
+      ).toBe('validation_failed');
+      expect((await get('/assets/gUSD')).status).toBe(404);
+      const created = await post('/admin/assets', gusd);
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        asset_id: 'gUSD',
+        enabled: true,
+        max_amount: '100000000',
+        min_amount: '1',
+      });
+      expect((await post('/admin/assets', gusd)).status).toBe(409);
+      expect((await post('/admin/assets/gUSD/disable')).body.enabled).toBe(false);
+      expect((await get('/assets/gUSD')).body.enabled).toBe(false);
+      expect((await post('/admin/assets/gUSD/enable')).body.enabled).toBe(true);
+      expect((await post('/admin/assets/nope/enable')).status).toBe(404);
+    });
+
     it('documents every ledger route in the OpenAPI document', async () => {
       const doc = (await get('/openapi.json')).body;
       for (const path of [

@@ -12,7 +12,7 @@ import {
 } from '../../ledger/ledger-reads.ts';
 import type { LedgerModule } from '../../ledger/module.ts';
 import { reserveJson } from '../../ledger/reserves.ts';
-import type { AssetRecord } from '../../ledger/assets.ts';
+import { AssetExistsError, AssetValidationError, type AssetRecord } from '../../ledger/assets.ts';
 import type { VtxoStatus } from '../../store/schema.ts';
 import { ADMIN_SECURITY, type AdminAccess } from '../admin-auth.ts';
 import { HttpError } from '../errors.ts';
@@ -296,6 +296,80 @@ export function ledgerRoutes(deps: LedgerRoutesDeps, admin: AdminAccess): RouteP
       async (request) => {
         const pubkey = pubkeyOf(request.params.pubkey);
         return { pubkey, balances: (await deps.reads.balances(pubkey)).map(balanceJson) };
+      },
+    );
+
+    // Registering a Taproot Asset the gateway carries (its colour lives in this ledger; units
+    // enter circulation only by lifts). gBTC is registered and minted by the gateway itself.
+    app.post(
+      '/admin/assets',
+      {
+        schema: {
+          summary: 'Register an asset (admin key): a Taproot Asset users may lift, hold and move',
+          tags: ['admin'],
+          security: ADMIN_SECURITY,
+          body: Type.Object(
+            {
+              asset_id: AssetIdParam,
+              name: Type.String({ minLength: 1, maxLength: 128 }),
+              ticker: Type.String({ minLength: 1, maxLength: 32 }),
+              decimals: Type.Integer({ minimum: 0, maximum: 18 }),
+              type: Type.Union([Type.Literal('relay_issued'), Type.Literal('permissionless')]),
+              tapd_asset_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+              min_amount: Type.Optional(Type.String({ pattern: '^\\d{1,19}$' })),
+              max_amount: Type.Optional(Type.String({ pattern: '^\\d{1,19}$' })),
+              enabled: Type.Optional(Type.Boolean()),
+            },
+            NoExtra,
+          ),
+          response: { 201: Asset },
+        },
+        onRequest: admin.guard,
+        onResponse: admin.audit,
+      },
+      async (request, reply) => {
+        const b = request.body;
+        try {
+          const created = await deps.assets.create({
+            assetId: b.asset_id,
+            name: b.name,
+            ticker: b.ticker,
+            decimals: b.decimals,
+            assetType: b.type,
+            ...(b.tapd_asset_id !== undefined ? { tapdAssetId: b.tapd_asset_id } : {}),
+            ...(b.min_amount !== undefined ? { minAmount: BigInt(b.min_amount) } : {}),
+            ...(b.max_amount !== undefined ? { maxAmount: BigInt(b.max_amount) } : {}),
+            ...(b.enabled !== undefined ? { enabled: b.enabled } : {}),
+          });
+          return reply.code(201).send(assetJson(created));
+        } catch (error) {
+          if (error instanceof AssetValidationError) throw new HttpError('validation_failed', error.message);
+          if (error instanceof AssetExistsError) throw new HttpError('conflict', error.message);
+          throw error;
+        }
+      },
+    );
+
+    app.post(
+      '/admin/assets/:id/:action',
+      {
+        schema: {
+          summary: 'Enable or disable an asset (admin key); a disabled asset refuses new intents and lifts',
+          tags: ['admin'],
+          security: ADMIN_SECURITY,
+          params: Type.Object(
+            { id: AssetIdParam, action: Type.Union([Type.Literal('enable'), Type.Literal('disable')]) },
+            NoExtra,
+          ),
+          response: { 200: Asset },
+        },
+        onRequest: admin.guard,
+        onResponse: admin.audit,
+      },
+      async (request) => {
+        const asset = await deps.assets.setEnabled(request.params.id, request.params.action === 'enable');
+        if (!asset) throw new HttpError('not_found', `unknown asset ${request.params.id}`);
+        return assetJson(asset);
       },
     );
 
