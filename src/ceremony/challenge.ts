@@ -3,7 +3,7 @@
 // the PSBT — a digest a wallet echoes back is never trusted — and every signature the step
 // needs must verify against the session owner's key.
 import { createHash } from 'node:crypto';
-import { schnorr } from '@noble/curves/secp256k1.js';
+import * as ecc from 'tiny-secp256k1';
 import { hex } from '@scure/base';
 import type { ArkServerInfo } from '../backends/ark/ark-backend.ts';
 import { parsePsbt, sighashesFor } from '../backends/ark/psbt.ts';
@@ -159,9 +159,18 @@ export function verifyResponse(
   return owed.map((slot) => {
     const sig = given.get(`${slot.psbt_index}:${slot.input_index}`);
     if (!sig) throw invalid(`no signature for input ${slot.input_index} of PSBT ${slot.psbt_index}`);
-    if (!schnorr.verify(hex.decode(sig), hex.decode(slot.digest), pubkey)) {
+    if (!verifies(slot.digest, pubkey, sig)) {
       throw invalid(`signature for input ${slot.input_index} of PSBT ${slot.psbt_index} does not verify`);
     }
     return { input_index: slot.input_index, psbt_index: slot.psbt_index, sig };
   });
+}
+
+/** BIP-340 verification by libsecp256k1 (WASM); a malformed key or signature does not verify. */
+function verifies(digest: string, pubkey: Uint8Array, sig: string): boolean {
+  try {
+    return ecc.verifySchnorr(hex.decode(digest), pubkey, hex.decode(sig));
+  } catch {
+    return false;
+  }
 }

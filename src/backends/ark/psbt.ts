@@ -2,10 +2,12 @@
 // the BIP-341 script-path sighash an owner signs for an input (recomputed from the PSBT itself,
 // never taken from a wallet), attaching BIP-340 signatures as tapScriptSig entries, signing
 // with a private key held by the gateway (its inventory inputs), and checking a signature.
-import { Transaction, verifyTapscriptSignatures } from '@arkade-os/sdk';
-import { schnorr } from '@noble/curves/secp256k1.js';
+import { randomBytes } from 'node:crypto';
+import { Transaction } from '@arkade-os/sdk';
 import { base64, hex } from '@scure/base';
 import { tapLeafHash } from '@scure/btc-signer/payment.js';
+// libsecp256k1 (WASM) for BIP-340: several times faster than the pure-JS curve on this hot path.
+import * as ecc from 'tiny-secp256k1';
 
 const SIGHASH_DEFAULT = 0x00;
 
@@ -95,7 +97,7 @@ export function addSignatures(
 
 /** Signs, with a key the gateway holds, every listed input whose leaf names that key. */
 export function signInputs(tx: Transaction, privateKey: Uint8Array, inputIndexes: readonly number[]): void {
-  const pubkey = hex.encode(schnorr.getPublicKey(privateKey));
+  const pubkey = hex.encode(ecc.xOnlyPointFromScalar(privateKey));
   const hashes = sighashesFor(tx, pubkey, inputIndexes);
   if (hashes.length !== inputIndexes.length) {
     throw new Error(`not every input in [${inputIndexes.join(', ')}] can be signed by ${pubkey}`);
@@ -105,15 +107,35 @@ export function signInputs(tx: Transaction, privateKey: Uint8Array, inputIndexes
     pubkey,
     hashes.map((h) => ({
       inputIndex: h.inputIndex,
-      sig: hex.encode(schnorr.sign(hex.decode(h.digest), privateKey)),
+      sig: hex.encode(ecc.signSchnorr(hex.decode(h.digest), privateKey, randomBytes(32))),
     })),
   );
+}
+
+/**
+ * Throws unless every key in `signers` has a valid BIP-340 signature on that input, over the
+ * sighash recomputed from the PSBT for the tapscript leaf that names the key.
+ */
+export function verifyInputSignatures(tx: Transaction, inputIndex: number, signers: readonly string[]): void {
+  const sigs = tx.getInput(inputIndex).tapScriptSig ?? [];
+  for (const signer of signers) {
+    const [slot] = sighashesFor(tx, signer, [inputIndex]);
+    if (!slot) throw new Error(`input ${inputIndex} has no tapscript leaf for ${signer}`);
+    const entry = sigs.find(
+      ([key]) => hex.encode(key.pubKey) === signer && hex.encode(key.leafHash) === slot.leafHash,
+    );
+    if (!entry) throw new Error(`input ${inputIndex} lacks the signature of ${signer}`);
+    const sig = entry[1].length === 65 ? entry[1].subarray(0, 64) : entry[1];
+    if (sig.length !== 64 || !ecc.verifySchnorr(hex.decode(slot.digest), hex.decode(signer), sig)) {
+      throw new Error(`input ${inputIndex}: the signature of ${signer} does not verify`);
+    }
+  }
 }
 
 /** True when every key in `signers` has a valid signature on that input. */
 export function hasValidSignatures(tx: Transaction, inputIndex: number, signers: readonly string[]): boolean {
   try {
-    verifyTapscriptSignatures(tx, inputIndex, [...signers]);
+    verifyInputSignatures(tx, inputIndex, signers);
     return true;
   } catch {
     return false;

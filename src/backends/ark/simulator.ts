@@ -11,7 +11,6 @@ import {
   MultisigTapscript,
   Transaction,
   decodeTapscript,
-  verifyTapscriptSignatures,
   type ArkTxInput,
 } from '@arkade-os/sdk';
 import { hex } from '@scure/base';
@@ -39,7 +38,7 @@ import type {
   VtxoScriptInfo,
 } from './ark-backend.ts';
 import { inventoryKeyProblem } from './inventory-key.ts';
-import { encodePsbt, parsePsbt, signInputs } from './psbt.ts';
+import { encodePsbt, parsePsbt, signInputs, verifyInputSignatures } from './psbt.ts';
 
 const DUST = 330n;
 const EXIT_DELAY = { type: 'blocks', value: 144n } as const;
@@ -81,13 +80,22 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
     }));
   }
 
+  /** Building a VTXO script costs a few taproot tweaks: each owner's is built once. */
+  readonly #scripts = new Map<string, DefaultVtxo.Script>();
+
   #script(owner: string): DefaultVtxo.Script {
     if (!isXOnlyKey(owner)) this.fail('rejected', `not an x-only public key: ${owner}`);
-    return new DefaultVtxo.Script({
-      pubKey: hex.decode(owner),
-      serverPubKey: this.#server.xOnly,
-      csvTimelock: EXIT_DELAY,
-    });
+    let script = this.#scripts.get(owner);
+    if (!script) {
+      script = new DefaultVtxo.Script({
+        pubKey: hex.decode(owner),
+        serverPubKey: this.#server.xOnly,
+        csvTimelock: EXIT_DELAY,
+      });
+      if (this.#scripts.size >= 10_000) this.#scripts.clear();
+      this.#scripts.set(owner, script);
+    }
+    return script;
   }
 
   #remember(owner: string, script: DefaultVtxo.Script): string {
@@ -289,7 +297,7 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
       // Every owner must have signed its input of the Ark tx (BIP-340 over the BIP-341 sighash).
       inputs.forEach(({ owner }, i) => {
         try {
-          verifyTapscriptSignatures(arkTx, i, [owner], [this.#server.xOnlyHex]);
+          verifyInputSignatures(arkTx, i, [owner]);
         } catch (error) {
           this.fail('invalid_signature', `input ${i} of the Ark tx: ${(error as Error).message}`);
         }
@@ -351,7 +359,7 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
         if (cp.id !== parsePsbt(stored[i]!).id)
           this.fail('rejected', `checkpoint ${i} is not the one submitted`);
         try {
-          verifyTapscriptSignatures(cp, 0, [inputs[i]!.owner, this.#server.xOnlyHex]);
+          verifyInputSignatures(cp, 0, [inputs[i]!.owner, this.#server.xOnlyHex]);
         } catch (error) {
           this.fail('invalid_signature', `checkpoint ${i}: ${(error as Error).message}`);
         }
