@@ -86,6 +86,8 @@ export interface SettledGroup {
 class Lost extends Error {}
 
 const STEP_TOTAL = 2;
+/** Step 1 done (the signed Ark tx goes to the Ark server); step 2 done (settled). */
+const PROGRESS_STATES: readonly SessionState[] = ['submitted', 'confirmed'];
 /** An `accepted` session without a plan this old lost its planner (a crash) and is planned again. */
 const REPLAN_AFTER_MS = 20_000;
 const FAILED_INTENT: Record<'failed' | 'expired' | 'cancelled', IntentStatus> = {
@@ -218,6 +220,9 @@ export class CeremonyEngine {
   ): Promise<void> {
     if (!(await this.store.transition(trx, session.session_id, [from], to, this.#now(), patch)))
       throw new Lost();
+    // One progress notice per completed step: the challenges already announce each open step,
+    // and every extra event costs a signature, an encryption and a relay write.
+    if (!PROGRESS_STATES.includes(to)) return;
     await this.#deps.publisher.send(
       [
         this.#deps.publisher.notification(

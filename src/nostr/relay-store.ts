@@ -33,7 +33,10 @@ export class SqliteEventRepository extends EventRepository {
     super();
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     this.#db = new DatabaseSync(file);
-    this.#db.exec('pragma journal_mode = wal; pragma busy_timeout = 5000;');
+    // NORMAL: a commit survives a crash of the process, not a power cut. The relay's copy is not
+    // the record (the gateway's outbox is, synced FULL), and on restart the supervisor re-sends
+    // what was published within the catch-up window, so a lost tail is put back.
+    this.#db.exec('pragma journal_mode = wal; pragma busy_timeout = 5000; pragma synchronous = normal;');
     this.#db.exec(SCHEMA);
   }
 
