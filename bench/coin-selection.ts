@@ -1,8 +1,10 @@
 // Coin selection with 100 000 VTXOs for one owner, on the embedded SQLite:
-//   npx node bench/coin-selection.ts
+//   npx node bench/coin-selection.ts        (also part of bench/growth.ts)
 // Prints, per payment size, the median and worst of several runs for (a) reading every
 // candidate (VtxoStore.candidates) plus selectCoins, (b) VtxoStore.selectInputs, which answers
-// the one-input case with one indexed query, and (c) the pure selection alone.
+// the one-input case with one indexed query, and (c) the pure selection alone; writes
+// bench/results/coin-selection.json. Target (issue 10): ≤ 20 ms at 100 000 VTXOs, judged on
+// selectInputs (what the planner calls), single-input and multi-input cases.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,16 +15,25 @@ import { selectCoins, type Coin } from '../src/domain/coin-selection.ts';
 import { VtxoStore } from '../src/ledger/vtxo-store.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { migrateToLatest } from '../src/store/migrator.ts';
+import { printTargets, table, writeResult, type Target } from './support/report.ts';
 
 const COUNT = 100_000;
 const RUNS = 7;
 const DUST = 330n;
 const logger = pino({ level: 'silent' });
 
-function stats(samples: number[]): string {
+function stats(samples: number[]): { median: number; worst: number } {
   const sorted = [...samples].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)]!;
-  return `median ${median.toFixed(1)} ms, worst ${sorted[sorted.length - 1]!.toFixed(1)} ms`;
+  return { median: sorted[Math.floor(sorted.length / 2)]!, worst: sorted[sorted.length - 1]! };
+}
+
+export interface CoinSelectionRow {
+  readonly case: string;
+  readonly target_amount: bigint;
+  readonly inputs: number;
+  readonly candidates_plus_select_ms: { median: number; worst: number };
+  readonly select_inputs_ms: { median: number; worst: number };
+  readonly select_coins_only_ms: { median: number; worst: number };
 }
 
 function time<T>(work: () => T): [T, number] {
@@ -31,70 +42,107 @@ function time<T>(work: () => T): [T, number] {
   return [result, performance.now() - started];
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'arkrelay-bench-'));
-try {
-  const database = await openDatabase({ kind: 'sqlite', file: join(dir, 'bench.sqlite') }, logger);
-  await migrateToLatest(database, logger);
-  const owner = randomBytes(32).toString('hex');
-  // Deterministic pseudo-random amounts from 1 000 to 101 000 units.
-  let seed = 42;
-  const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648);
-  const now = Date.now();
-  const started = performance.now();
-  for (let start = 0; start < COUNT; start += 500) {
-    const rows = Array.from({ length: 500 }, () => {
-      const txid = randomBytes(32).toString('hex');
-      return {
-        vtxo_id: `${txid}:0`,
-        txid,
-        vout: 0,
-        owner_pubkey: owner,
-        asset_id: 'gBTC',
-        amount: BigInt(1_000 + (next() % 100_000)),
-        sats: 330n,
-        status: 'assigned' as const,
-        created_at: now,
-        updated_at: now,
-      };
-    });
-    await database.db.insertInto('vtxos').values(rows).execute();
-  }
-  console.log(`${COUNT} VTXOs for one owner inserted in ${(performance.now() - started).toFixed(0)} ms`);
-
-  const store = new VtxoStore(database);
-  const payments: [string, bigint][] = [
-    ['one input, covering coin', 50_000n],
-    ['one input, exact', 0n], // filled in below with an amount that exists
-    ['5 inputs', 500_000n],
-    ['50 inputs', 5_000_017n],
-    ['~1 200 inputs', 123_456_789n],
-  ];
-  const coins: Coin[] = await store.candidates(owner, 'gBTC');
-  payments[1]![1] = coins[12_345]!.amount;
-
-  for (const [label, target] of payments) {
-    const withQuery: number[] = [];
-    const indexed: number[] = [];
-    const pure: number[] = [];
-    let inputs = 0;
-    for (let run = 0; run < RUNS; run++) {
-      const t0 = performance.now();
-      const fresh = await store.candidates(owner, 'gBTC');
-      const selection = selectCoins(fresh, target, { dustLimit: DUST });
-      withQuery.push(performance.now() - t0);
-      const t1 = performance.now();
-      await store.selectInputs(owner, 'gBTC', target, { dustLimit: DUST });
-      indexed.push(performance.now() - t1);
-      const [, ms] = time(() => selectCoins(coins, target, { dustLimit: DUST }));
-      pure.push(ms);
-      inputs = selection.inputs.length;
+export async function coinSelectionBench(): Promise<CoinSelectionRow[]> {
+  const results: CoinSelectionRow[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'arkrelay-bench-'));
+  try {
+    const database = await openDatabase({ kind: 'sqlite', file: join(dir, 'bench.sqlite') }, logger);
+    await migrateToLatest(database, logger);
+    const owner = randomBytes(32).toString('hex');
+    // Deterministic pseudo-random amounts from 1 000 to 101 000 units.
+    let seed = 42;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648);
+    const now = Date.now();
+    const started = performance.now();
+    for (let start = 0; start < COUNT; start += 500) {
+      const rows = Array.from({ length: 500 }, () => {
+        const txid = randomBytes(32).toString('hex');
+        return {
+          vtxo_id: `${txid}:0`,
+          txid,
+          vout: 0,
+          owner_pubkey: owner,
+          asset_id: 'gBTC',
+          amount: BigInt(1_000 + (next() % 100_000)),
+          sats: 330n,
+          status: 'assigned' as const,
+          created_at: now,
+          updated_at: now,
+        };
+      });
+      await database.db.insertInto('vtxos').values(rows).execute();
     }
-    console.log(`${label} (target ${target}, ${inputs} inputs):`);
-    console.log(`  candidates + selectCoins: ${stats(withQuery)}`);
-    console.log(`  store.selectInputs:       ${stats(indexed)}`);
-    console.log(`  selectCoins alone:        ${stats(pure)}`);
+    console.log(`${COUNT} VTXOs for one owner inserted in ${(performance.now() - started).toFixed(0)} ms`);
+
+    const store = new VtxoStore(database);
+    const payments: [string, bigint][] = [
+      ['one input, covering coin', 50_000n],
+      ['one input, exact', 0n], // filled in below with an amount that exists
+      ['5 inputs', 500_000n],
+      ['50 inputs', 5_000_017n],
+      ['~1 200 inputs', 123_456_789n],
+    ];
+    const coins: Coin[] = await store.candidates(owner, 'gBTC');
+    payments[1]![1] = coins[12_345]!.amount;
+
+    for (const [label, target] of payments) {
+      const withQuery: number[] = [];
+      const indexed: number[] = [];
+      const pure: number[] = [];
+      let inputs = 0;
+      for (let run = 0; run < RUNS; run++) {
+        const t0 = performance.now();
+        const fresh = await store.candidates(owner, 'gBTC');
+        const selection = selectCoins(fresh, target, { dustLimit: DUST });
+        withQuery.push(performance.now() - t0);
+        const t1 = performance.now();
+        await store.selectInputs(owner, 'gBTC', target, { dustLimit: DUST });
+        indexed.push(performance.now() - t1);
+        const [, ms] = time(() => selectCoins(coins, target, { dustLimit: DUST }));
+        pure.push(ms);
+        inputs = selection.inputs.length;
+      }
+      results.push({
+        case: label,
+        target_amount: target,
+        inputs,
+        candidates_plus_select_ms: stats(withQuery),
+        select_inputs_ms: stats(indexed),
+        select_coins_only_ms: stats(pure),
+      });
+    }
+    await database.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  await database.close();
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+  return results;
+}
+
+/** The table and the targets: selectInputs median ≤ 20 ms, one case per row. */
+export function reportCoinSelection(rows: readonly CoinSelectionRow[]): Target[] {
+  const f = (s: { median: number; worst: number }) => `${s.median.toFixed(1)} / ${s.worst.toFixed(1)}`;
+  table(
+    `Coin selection, ${COUNT} VTXOs of one owner, SQLite (median / worst of ${RUNS} runs, ms)`,
+    ['case', 'inputs', 'candidates+selectCoins', 'store.selectInputs', 'selectCoins only'],
+    rows.map((r) => [
+      r.case,
+      r.inputs,
+      f(r.candidates_plus_select_ms),
+      f(r.select_inputs_ms),
+      f(r.select_coins_only_ms),
+    ]),
+  );
+  return rows.map((r) => ({
+    name: `coin selection: ${r.case}`,
+    target: '≤ 20 ms (selectInputs median)',
+    measured: `${r.select_inputs_ms.median.toFixed(1)} ms`,
+    pass: r.select_inputs_ms.median <= 20,
+  }));
+}
+
+if (import.meta.main) {
+  const rows = await coinSelectionBench();
+  const targets = reportCoinSelection(rows);
+  printTargets(targets);
+  writeResult('coin-selection', { count: COUNT, runs: RUNS, rows, targets });
 }

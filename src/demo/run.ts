@@ -156,24 +156,23 @@ export async function runDemo(): Promise<number> {
     );
 
     await step(
-      'register gUSD (minted in the simulated tapd; the asset service is called directly)',
+      'register gUSD (minted in the simulated tapd, registered with POST /admin/assets)',
       async () => {
-        // There is no HTTP route that creates an asset; the demo owns the gateway process, so it
-        // uses the same asset service an operator tool would.
+        // Minting a Taproot Asset is the issuer's business (tapcli on a real tapd); the demo plays
+        // the issuer on the simulated one, then registers the asset as an operator would.
         const minted = await gw.gateway.backends.assets.mintAsset({
           name: 'gUSD',
           amount: 1_000_000_000n,
           decimalDisplay: 2,
           grouped: false,
         });
-        await gw.gateway.ledger.assets.create({
-          assetId: 'gUSD',
+        await http(gw, 'POST', '/admin/assets', {
+          asset_id: 'gUSD',
           name: 'Gateway USD',
           ticker: 'gUSD',
           decimals: 2,
-          assetType: 'permissionless',
-          tapdAssetId: minted.assetId,
-          totalSupply: 1_000_000_000n,
+          type: 'permissionless',
+          tapd_asset_id: minted.assetId,
         });
         print(`   gUSD = tapd asset ${minted.assetId.slice(0, 16)}…`);
       },
