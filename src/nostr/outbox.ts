@@ -50,51 +50,58 @@ export class Outbox {
     }
   }
 
-  /** Due rows, each leased to this caller (a conditional update: one process per row). */
+  /**
+   * Due rows, each leased to this caller (a conditional update: one process per row), all in
+   * one transaction — one commit per drain rather than one per event.
+   */
   async lease(limit: number, now = Date.now()): Promise<OutboxRow[]> {
-    const rows = await this.#db
-      .selectFrom('nostr_outbox')
-      .select(['event_id', 'event_json', 'attempts', 'next_attempt_at', 'expires_at'])
-      .where('status', '=', 'pending')
-      .where('next_attempt_at', '<=', now)
-      .orderBy('next_attempt_at')
-      .limit(limit)
-      .execute();
-    const leased: OutboxRow[] = [];
-    for (const row of rows) {
-      if (row.expires_at !== null && row.expires_at <= now) {
-        await this.#db
+    return this.#db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom('nostr_outbox')
+        .select(['event_id', 'event_json', 'attempts', 'next_attempt_at', 'expires_at'])
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', now)
+        .orderBy('next_attempt_at')
+        .limit(limit)
+        .execute();
+      const leased: OutboxRow[] = [];
+      for (const row of rows) {
+        if (row.expires_at !== null && row.expires_at <= now) {
+          await trx
+            .updateTable('nostr_outbox')
+            .set({ status: 'failed', last_error: 'expired before it could be published' })
+            .where('event_id', '=', row.event_id)
+            .where('status', '=', 'pending')
+            .execute();
+          continue;
+        }
+        const result = await trx
           .updateTable('nostr_outbox')
-          .set({ status: 'failed', last_error: 'expired before it could be published' })
+          .set({ next_attempt_at: now + LEASE_MS })
           .where('event_id', '=', row.event_id)
           .where('status', '=', 'pending')
-          .execute();
-        continue;
+          .where('next_attempt_at', '=', row.next_attempt_at)
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 1) {
+          leased.push({
+            eventId: row.event_id,
+            event: JSON.parse(row.event_json) as NostrEvent,
+            attempts: row.attempts,
+            nextAttemptAt: now + LEASE_MS,
+          });
+        }
       }
-      const result = await this.#db
-        .updateTable('nostr_outbox')
-        .set({ next_attempt_at: now + LEASE_MS })
-        .where('event_id', '=', row.event_id)
-        .where('status', '=', 'pending')
-        .where('next_attempt_at', '=', row.next_attempt_at)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 1) {
-        leased.push({
-          eventId: row.event_id,
-          event: JSON.parse(row.event_json) as NostrEvent,
-          attempts: row.attempts,
-          nextAttemptAt: now + LEASE_MS,
-        });
-      }
-    }
-    return leased;
+      return leased;
+    });
   }
 
-  async published(eventId: string, now = Date.now()): Promise<void> {
+  /** Marks events a relay accepted, in one statement. */
+  async published(eventIds: readonly string[], now = Date.now()): Promise<void> {
+    if (eventIds.length === 0) return;
     await this.#db
       .updateTable('nostr_outbox')
       .set({ status: 'published', published_at: now, last_error: null })
-      .where('event_id', '=', eventId)
+      .where('event_id', 'in', eventIds)
       .execute();
   }
 

@@ -183,16 +183,20 @@ export class RelaySupervisor {
       if (connected.length === 0 || !this.#running) return;
       const rows = await outbox.lease(50);
       if (rows.length === 0) return;
+      const accepted: string[] = [];
       await Promise.all(
         rows.map(async (row) => {
           const results = await Promise.all(connected.map((c) => c.publish(row.event)));
-          if (results.some((r) => r.accepted)) await outbox.published(row.eventId);
+          if (results.some((r) => r.accepted)) accepted.push(row.eventId);
           else {
             const anyConnected = this.#connections.some((c) => c.connected);
             await outbox.retry(row, results.map((r) => r.message).join('; '), anyConnected);
           }
         }),
       );
+      // One commit for the whole drain; a crash before it only publishes those events again,
+      // which relays ignore (same id).
+      await outbox.published(accepted);
     }
   }
 
