@@ -1,8 +1,10 @@
 // A minimal multi-relay client for the wallet: nostr-tools' Relay per URL (it verifies every
 // event's id and signature, reconnects and resubscribes), publish to all and succeed on the first
 // OK, subscribe on all and see each event once. Uses the global WebSocket (Node 24, browsers).
-import type { Filter } from 'nostr-tools';
-import { Relay } from 'nostr-tools/relay';
+import type { Event, Filter } from 'nostr-tools';
+import { AbstractRelay as Relay } from 'nostr-tools/abstract-relay';
+import { getEventHash } from 'nostr-tools/pure';
+import * as ecc from 'tiny-secp256k1';
 import type { NostrEvent } from '../domain/nostr-protocol.ts';
 
 export type { Filter };
@@ -31,7 +33,7 @@ export class RelayPool {
     const results = await Promise.allSettled(
       this.urls.map(async (url) => {
         if (this.#relays.get(url)?.connected) return;
-        const relay = new Relay(url, { enableReconnect: true, enablePing: true });
+        const relay = new Relay(url, { verifyEvent, enableReconnect: true, enablePing: true });
         await relay.connect({ timeout });
         this.#relays.set(url, relay);
       }),
@@ -101,5 +103,19 @@ export class RelayPool {
   close(): void {
     for (const relay of this.#relays.values()) relay.close();
     this.#relays.clear();
+  }
+}
+
+const bytes = (text: string) => Uint8Array.from(text.match(/../g) ?? [], (b) => parseInt(b, 16));
+
+/** Every incoming event's id and signature, checked with libsecp256k1 (WASM) rather than pure JS. */
+function verifyEvent(event: Event): boolean {
+  try {
+    return (
+      getEventHash(event) === event.id &&
+      ecc.verifySchnorr(bytes(event.id), bytes(event.pubkey), bytes(event.sig))
+    );
+  } catch {
+    return false;
   }
 }

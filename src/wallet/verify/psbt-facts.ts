@@ -43,13 +43,22 @@ export function payloadRefOfPsbts(psbts: readonly string[]): string {
   return hex.encode(sha256(new TextEncoder().encode(psbts.join('\n'))));
 }
 
+/** Deriving a script costs taproot tweaks; the same (owner, server, delay) is asked often. */
+const scripts = new Map<string, DefaultVtxo.Script>();
+
 export function defaultVtxoScript(owner: string, server: string, delay: ExitDelay): DefaultVtxo.Script {
+  const key = `${owner}:${server}:${delay.type}:${delay.value}`;
+  const known = scripts.get(key);
+  if (known) return known;
   try {
-    return new DefaultVtxo.Script({
+    const script = new DefaultVtxo.Script({
       pubKey: hex.decode(owner),
       serverPubKey: hex.decode(server),
       csvTimelock: { type: delay.type, value: delay.value },
     });
+    if (scripts.size >= 1_000) scripts.clear();
+    scripts.set(key, script);
+    return script;
   } catch (error) {
     throw new Refusal(`cannot derive the VTXO script of ${owner}: ${(error as Error).message}`);
   }
