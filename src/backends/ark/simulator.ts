@@ -80,6 +80,16 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
     }));
   }
 
+  /**
+   * What buildTransfer built, by Ark txid (PSBTs, unsigned): SubmitTx checks a submitted tx
+   * against this instead of building it again — the txids commit to every input and output, so
+   * matching ids is the same check, without the taproot tweaks. A tx built elsewhere is rebuilt.
+   */
+  readonly #built = new Map<
+    string,
+    { readonly arkPsbt: string; readonly checkpointPsbts: readonly string[] }
+  >();
+
   /** Building a VTXO script costs a few taproot tweaks: each owner's is built once. */
   readonly #scripts = new Map<string, DefaultVtxo.Script>();
 
@@ -214,10 +224,14 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
           pubkey: input.ownerPubkey,
         })),
       ];
+      const arkPsbt = encodePsbt(arkTx);
+      const checkpointPsbts = checkpoints.map(encodePsbt);
+      if (this.#built.size >= 1_000) this.#built.delete(this.#built.keys().next().value!);
+      this.#built.set(arkTx.id, { arkPsbt, checkpointPsbts });
       return {
         arkTxid: arkTx.id,
-        arkPsbt: encodePsbt(arkTx),
-        checkpointPsbts: checkpoints.map(encodePsbt),
+        arkPsbt,
+        checkpointPsbts,
         inputs: [...inputs],
         outputs: outputs.map((o, i) => ({ ...o, vout: i, pkScript: hex.encode(scripts[i]!) })),
         signatures,
@@ -284,10 +298,13 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
         if (out.amount < DUST) this.fail('rejected', `output ${i} of ${out.amount} sats is below dust`);
         outputs.push({ script: out.script, amount: out.amount });
       }
-      const rebuilt = this.#build(
-        inputs.map(({ row, owner }) => ({ row, owner })),
-        outputs,
-      );
+      const cached = this.#built.get(arkTxid);
+      const rebuilt = cached
+        ? { arkTx: parsePsbt(cached.arkPsbt), checkpoints: cached.checkpointPsbts.map(parsePsbt) }
+        : this.#build(
+            inputs.map(({ row, owner }) => ({ row, owner })),
+            outputs,
+          );
       if (rebuilt.arkTx.id !== arkTxid || rebuilt.checkpoints.some((cp, i) => cp.id !== checkpoints[i]!.id)) {
         this.fail(
           'rejected',
