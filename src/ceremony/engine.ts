@@ -422,16 +422,24 @@ export class CeremonyEngine {
       .where('ark_txid', '=', arkTxid)
       .executeTakeFirstOrThrow();
     const plan = fromStored(group[0]!.context_json).plan!;
-    const lookup = await this.#deps.ark.getPendingTx(
-      arkTxid,
-      plan.inputs.map((i) => ({ txid: i.txid, vout: i.vout })),
-    );
+    const inputs = plan.inputs.map((i) => ({ txid: i.txid, vout: i.vout }));
+    const lookup = await this.#deps.ark.getPendingTx(arkTxid, inputs);
     if (lookup.state === 'finalized') return this.#settle(group, 'submitted');
     let serverSigned: readonly string[];
     if (lookup.state === 'pending') serverSigned = lookup.signedCheckpointPsbts;
     else {
       const unsignedCheckpoints = JSON.parse(row.checkpoint_psbts_json!) as string[];
-      serverSigned = (await this.#deps.ark.submitTx(row.ark_psbt, unsignedCheckpoints)).signedCheckpointPsbts;
+      try {
+        serverSigned = (await this.#deps.ark.submitTx(row.ark_psbt, unsignedCheckpoints))
+          .signedCheckpointPsbts;
+      } catch (error) {
+        // Another worker may have submitted this very tx a moment ago (both saw it unknown): a
+        // refusal then is the server saying it already has it. Ask again before failing anyone.
+        const again = await this.#deps.ark.getPendingTx(arkTxid, inputs);
+        if (again.state === 'finalized') return this.#settle(group, 'submitted');
+        if (again.state !== 'pending') throw error;
+        serverSigned = again.signedCheckpointPsbts;
+      }
       this.crash('server_signed');
     }
     await this.#openStep(

@@ -5,6 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/app.ts';
+import type { ArkBackend } from '../../src/backends/ark/ark-backend.ts';
+import { BackendError } from '../../src/backends/types.ts';
 import { VtxoStore } from '../../src/ledger/vtxo-store.ts';
 import {
   ArkRelayWallet,
@@ -301,6 +303,32 @@ describe('signing ceremony', () => {
     },
     60_000,
   );
+
+  it('settles when SubmitTx is refused for a tx the server already holds (two workers raced)', async () => {
+    const w = await funded([300n]);
+    const ark = gateway.backends.ark as { submitTx: ArkBackend['submitTx'] };
+    const real = ark.submitTx.bind(gateway.backends.ark);
+    let raced = false;
+    // The other worker's submit lands first; ours is refused as a duplicate.
+    ark.submitTx = async (...args) => {
+      if (raced) return real(...args);
+      raced = true;
+      await real(...args);
+      throw new BackendError('arkd', 'already_spent', 'tx already submitted');
+    };
+    try {
+      const intent = w.transferIntent({
+        recipient: WalletKey.generate().pubkey,
+        assetId: 'gBTC',
+        amount: 50n,
+      });
+      await w.publishIntent(intent);
+      expect((await w.outcome(intent.content.action_id, 30_000)).status).toBe('settled');
+      expect(raced).toBe(true);
+    } finally {
+      delete (ark as { submitTx?: unknown }).submitTx;
+    }
+  }, 60_000);
 
   it('times a silent wallet out with 3003 and releases its inputs', async () => {
     const w = await funded([300n], { onChallenge: () => ({ skip: true }) });
