@@ -489,7 +489,14 @@ export class CeremonyEngine {
       const key = await this.#deps.inventoryKey();
       for (const index of gatewayInputs) signInputs(checkpoints[index]!, key.secretKey, [0]);
     }
-    await this.#deps.ark.finalizeTx(arkTxid, checkpoints.map(encodePsbt));
+    try {
+      await this.#deps.ark.finalizeTx(arkTxid, checkpoints.map(encodePsbt));
+    } catch (error) {
+      // Finalized by another worker meanwhile, the refusal means nothing is wrong: settle.
+      // Failing here would release inputs the server has already spent.
+      const inputs = plan.inputs.map((i) => ({ txid: i.txid, vout: i.vout }));
+      if ((await this.#deps.ark.getPendingTx(arkTxid, inputs)).state !== 'finalized') throw error;
+    }
     this.crash('finalized');
     return this.#settle(group, 'awaiting_checkpoint_signatures');
   }

@@ -330,6 +330,31 @@ describe('signing ceremony', () => {
     }
   }, 60_000);
 
+  it('settles when FinalizeTx is refused for a tx another worker already finalized', async () => {
+    const w = await funded([300n]);
+    const ark = gateway.backends.ark as { finalizeTx: ArkBackend['finalizeTx'] };
+    const real = ark.finalizeTx.bind(gateway.backends.ark);
+    let raced = false;
+    ark.finalizeTx = async (...args) => {
+      if (raced) return real(...args);
+      raced = true;
+      await real(...args);
+      throw new BackendError('arkd', 'rejected', 'tx already finalized');
+    };
+    try {
+      const intent = w.transferIntent({
+        recipient: WalletKey.generate().pubkey,
+        assetId: 'gBTC',
+        amount: 50n,
+      });
+      await w.publishIntent(intent);
+      expect((await w.outcome(intent.content.action_id, 30_000)).status).toBe('settled');
+      expect(raced).toBe(true);
+    } finally {
+      delete (ark as { finalizeTx?: unknown }).finalizeTx;
+    }
+  }, 60_000);
+
   it('times a silent wallet out with 3003 and releases its inputs', async () => {
     const w = await funded([300n], { onChallenge: () => ({ skip: true }) });
     const intent = w.transferIntent({ recipient: WalletKey.generate().pubkey, assetId: 'gBTC', amount: 50n });
