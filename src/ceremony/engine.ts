@@ -158,7 +158,9 @@ export class CeremonyEngine {
     const late = group.find(
       (s) => s.deadline_at <= now || (s.step_deadline_at !== null && s.step_deadline_at <= now),
     );
-    if (late && head.state !== 'submitted') {
+    // Past a deadline a group fails — unless the wallets have all answered the open step (what
+    // is left is the gateway's own work, possibly already at the Ark server) or it was submitted.
+    if (late && head.state !== 'submitted' && !(await this.#stepAnswered(group, head))) {
       await this.fail(
         group,
         new ProtocolError('SESSION_TIMEOUT', 'a signing step was not answered in time'),
@@ -198,6 +200,17 @@ export class CeremonyEngine {
       // A daemon that is down or slow: the group stays where it is; the sweep tries again.
       throw error;
     }
+  }
+
+  async #stepAnswered(group: readonly SigningSession[], head: SigningSession): Promise<boolean> {
+    const step =
+      head.state === 'awaiting_ark_signatures' ? 1 : head.state === 'awaiting_checkpoint_signatures' ? 2 : 0;
+    if (step === 0) return false;
+    const challenges = await this.store.challenges(
+      group.map((s) => s.session_id),
+      step,
+    );
+    return challenges.length === group.length && challenges.every((c) => c.status === 'answered');
   }
 
   async #transaction<T>(work: (trx: Trx) => Promise<T>): Promise<T | undefined> {

@@ -355,6 +355,44 @@ describe('signing ceremony', () => {
     }
   }, 60_000);
 
+  it('settles after arkd comes back although the step deadline passed while the wallet had answered', async () => {
+    const w = await funded([300n]);
+    const ark = gateway.backends.ark as { finalizeTx: ArkBackend['finalizeTx'] };
+    ark.finalizeTx = async () => {
+      throw new BackendError('arkd', 'unavailable', 'arkd is down');
+    };
+    try {
+      const intent = w.transferIntent({
+        recipient: WalletKey.generate().pubkey,
+        assetId: 'gBTC',
+        amount: 50n,
+      });
+      await w.publishIntent(intent);
+      const answered = async () =>
+        (
+          await gateway.database.db
+            .selectFrom('signing_challenges')
+            .innerJoin('signing_sessions', 'signing_sessions.session_id', 'signing_challenges.session_id')
+            .select(['signing_challenges.status', 'signing_sessions.step_deadline_at'])
+            .where('signing_sessions.action_id', '=', intent.content.action_id)
+            .where('signing_challenges.step', '=', 2)
+            .executeTakeFirst()
+        )?.status === 'answered' || undefined;
+      await waitFor(answered, 15_000, 'step 2 answered');
+      // Past the 8 s step deadline, with the sweep running every second against a dead arkd.
+      await new Promise((resolve) => setTimeout(resolve, 9_000));
+      expect((await store.balances(w.pubkey))[0]).toMatchObject({ pending: 300n });
+    } finally {
+      delete (ark as { finalizeTx?: unknown }).finalizeTx;
+    }
+    const [session] = await gateway.database.db
+      .selectFrom('signing_sessions')
+      .select('action_id')
+      .where('owner_pubkey', '=', w.pubkey)
+      .execute();
+    expect((await w.outcome(session!.action_id!, 30_000)).status).toBe('settled');
+  }, 60_000);
+
   it('times a silent wallet out with 3003 and releases its inputs', async () => {
     const w = await funded([300n], { onChallenge: () => ({ skip: true }) });
     const intent = w.transferIntent({ recipient: WalletKey.generate().pubkey, assetId: 'gBTC', amount: 50n });
