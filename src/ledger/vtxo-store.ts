@@ -295,15 +295,7 @@ export class VtxoStore {
 
   /** Returns every VTXO `sessionId` holds to its owner (`assigned`); the count released. */
   async releaseSession(sessionId: string): Promise<number> {
-    return this.#transaction(async (trx) => {
-      const result = await trx
-        .updateTable('vtxos')
-        .set(unlocked(this.#now()))
-        .where('locked_by_session', '=', sessionId)
-        .where('status', '=', 'pending_spend')
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows);
-    });
+    return this.#transaction((trx) => this.releaseWithin(trx, sessionId));
   }
 
   /**
@@ -352,9 +344,9 @@ export class VtxoStore {
   }
 
   /**
-   * Marks spent, by `spentByTxid`, every VTXO `sessionId` holds (or exactly `vtxoIds` of them),
-   * and records the transaction's `outputs` in the same transaction. Only the lock holder can:
-   * 2002 when the session holds none of them (released, expired, or never locked).
+   * Marks spent, by `spentByTxid`, every VTXO `sessionId` holds (or exactly `vtxoIds` of them,
+   * releasing the rest), and records the transaction's `outputs` in the same transaction (see
+   * spendWithin). Only the lock holder can: 2002 when the session holds none of them.
    */
   async markSpent(
     sessionId: string,
@@ -366,20 +358,19 @@ export class VtxoStore {
       readonly movements?: readonly NewMovement[];
     } = {},
   ): Promise<{ spent: VtxoRecord[]; created: VtxoRecord[] }> {
-    if (!TXID.test(spentByTxid)) throw new TypeError('spentByTxid must be 64 lowercase hex');
     const ids = options.vtxoIds ? uniqueSorted(options.vtxoIds) : undefined;
     return this.#transaction(async (trx) => {
       const held = ids ?? (await this.#heldBy(trx, sessionId));
       if (held.length === 0) {
         throw new Rollback(new ProtocolError('VTXO_SPENT', `session ${sessionId} holds no VTXO`));
       }
-      const now = this.#now();
-      if (!(await this.#spend(trx, sessionId, held, spentByTxid, now))) {
-        throw new Rollback(new ProtocolError('VTXO_SPENT', `session ${sessionId} does not hold every input`));
-      }
-      const created = await this.#insert(trx, options.outputs ?? [], spentByTxid);
-      for (const movement of options.movements ?? []) await bookMovement(trx, movement, now);
-      return { spent: await this.#read(trx, held), created };
+      return this.spendWithin(
+        trx,
+        [{ sessionId, vtxoIds: held }],
+        spentByTxid,
+        options.outputs ?? [],
+        options.movements,
+      );
     });
   }
 
