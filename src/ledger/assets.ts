@@ -18,6 +18,7 @@ import type { Selectable } from 'kysely';
 import type { AssetsBackend, TaprootAsset } from '../backends/tapd/assets-backend.ts';
 import type { Logger } from '../logging.ts';
 import type { Database } from '../store/database.ts';
+import { SettingsLease } from './settings.ts';
 import { isUniqueViolation } from '../store/db-errors.ts';
 import type { AssetsTable, AssetType } from '../store/schema.ts';
 import { flag, toBigInt, toBigIntOrNull } from '../store/values.ts';
@@ -225,12 +226,17 @@ export class AssetService {
     for (;;) {
       const row = (await this.get(GBTC_ID))!;
       if (row.tapdAssetId) return row;
-      const lease = await this.#takeLease();
-      if (lease) {
+      const lease = new SettingsLease(this.#database, GBTC_MINT_LEASE, {
+        ttlMs: LEASE_MS,
+        holder: randomUUID(),
+        now: this.#now,
+      });
+      const token = await lease.acquire();
+      if (token) {
         try {
           return await this.#mintOrAdopt();
         } finally {
-          await this.#dropLease(lease);
+          await lease.drop(token);
         }
       }
       if (this.#now() > deadline) throw new Error('gBTC is being minted by another process; gave up waiting');
@@ -303,45 +309,5 @@ export class AssetService {
       .where('tapd_asset_id', 'is', null)
       .execute();
     return (await this.get(GBTC_ID))!;
-  }
-
-  /** The lease value when taken, undefined when another live process holds it. */
-  async #takeLease(): Promise<string | undefined> {
-    const now = this.#now();
-    const value = JSON.stringify({ holder: randomUUID(), expires_at: now + LEASE_MS });
-    const db = this.#database.db;
-    try {
-      await db
-        .insertInto('settings')
-        .values({ name: GBTC_MINT_LEASE, value_json: value, updated_at: now })
-        .execute();
-      return value;
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-    }
-    const current = await db
-      .selectFrom('settings')
-      .select('value_json')
-      .where('name', '=', GBTC_MINT_LEASE)
-      .executeTakeFirst();
-    if (!current) return undefined; // dropped meanwhile: the next round inserts it
-    const expiresAt = Number((JSON.parse(current.value_json) as { expires_at?: number }).expires_at ?? 0);
-    if (expiresAt > now) return undefined;
-    // Compare-and-swap over the expired lease: of two processes taking it over, one wins.
-    const result = await db
-      .updateTable('settings')
-      .set({ value_json: value, updated_at: now })
-      .where('name', '=', GBTC_MINT_LEASE)
-      .where('value_json', '=', current.value_json)
-      .executeTakeFirst();
-    return result.numUpdatedRows === 1n ? value : undefined;
-  }
-
-  async #dropLease(value: string): Promise<void> {
-    await this.#database.db
-      .deleteFrom('settings')
-      .where('name', '=', GBTC_MINT_LEASE)
-      .where('value_json', '=', value)
-      .execute();
   }
 }

@@ -114,4 +114,13 @@ export class SettingsLease {
       .where('value_json', '=', token)
       .execute();
   }
+
+  /** Removes the lease row (only if still ours): for a one-off job that leaves nothing behind. */
+  async drop(token: string): Promise<void> {
+    await this.#database.db
+      .deleteFrom('settings')
+      .where('name', '=', this.#name)
+      .where('value_json', '=', token)
+      .execute();
+  }
 }
