@@ -76,6 +76,8 @@ export interface Gateway {
   readonly ceremony: Ceremony | undefined;
   /** Assets, reserves, ledger reads and the invariant check. */
   readonly ledger: LedgerModule;
+  /** The inventory key, batches, monitor, cleanup and L1 commitments (api and worker roles). */
+  readonly inventory: InventoryLedger | undefined;
   /** Lifts and lands of a process that handles intake jobs (api or worker). */
   readonly lightning: Lightning | undefined;
   /** Stops everything in reverse start order; resolves false if something did not stop cleanly. */
@@ -519,6 +521,7 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       ceremony,
       ledger,
       lightning,
+      inventory,
       stop: (reason = 'stop') => stopAll(reason),
     };
   } catch (error) {

@@ -9,11 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type Gateway, type Role } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { loadInventoryKey } from '../../src/ledger/inventory-key.ts';
-import { VtxoStore } from '../../src/ledger/vtxo-store.ts';
 import { createLogger } from '../../src/logging.ts';
-import { atRestKey } from '../../src/nostr/keys.ts';
-import { ensureLocalSecret } from '../../src/secrets.ts';
 
 export interface BenchGateway {
   readonly gateway: Gateway;
@@ -83,40 +79,14 @@ export async function waitReady(gateway: Gateway): Promise<void> {
   );
 }
 
-export async function inventoryKeyOf(gateway: Gateway) {
-  const secretKey = gateway.config.secretKey ?? ensureLocalSecret(gateway.config.dataDir, 'secret_key');
-  return loadInventoryKey({
-    database: gateway.database,
-    atRestKey: atRestKey(gateway.config, secretKey),
-    configured: gateway.config.inventory.secretKey,
-    logger: createLogger({ level: 'silent' }),
-  });
-}
-
-/** `count` inventory VTXOs of `sats` each, in Ark batches, recorded in the ledger. */
+/** `count` inventory VTXOs of `sats` each, created in Ark batches by the inventory service. */
 export async function addInventory(gateway: Gateway, count: number, sats = 2_000n): Promise<void> {
-  const key = await inventoryKeyOf(gateway);
-  const store = new VtxoStore(gateway.database);
   for (let done = 0; done < count; done += 1_000) {
-    const batch = await gateway.backends.ark.createInventoryBatch({
-      ownerPubkey: key.pubkey,
-      ownerSecretKey: key.secretKey,
-      amounts: Array.from({ length: Math.min(1_000, count - done) }, () => sats),
+    await gateway.inventory!.inventory.createBatch({
+      assetId: 'gBTC',
+      count: Math.min(1_000, count - done),
+      amountSats: sats,
     });
-    await store.createOutputs(
-      batch.vtxos.map((v) => ({
-        txid: v.outpoint.txid,
-        vout: v.outpoint.vout,
-        ownerPubkey: key.pubkey,
-        assetId: 'gBTC',
-        amount: 0n,
-        sats: v.amount,
-        status: 'available' as const,
-        scriptHex: v.script,
-        batchTxid: batch.commitmentTxid,
-        expiresAt: v.expiresAt * 1000,
-      })),
-    );
   }
 }
 

@@ -4,46 +4,21 @@
 import { randomUUID } from 'node:crypto';
 import { finalizeEvent, type Event } from 'nostr-tools';
 import type { Gateway } from '../../src/app.ts';
-import { loadInventoryKey } from '../../src/ledger/inventory-key.ts';
-import { VtxoStore } from '../../src/ledger/vtxo-store.ts';
-import { atRestKey } from '../../src/nostr/keys.ts';
-import { ensureLocalSecret } from '../../src/secrets.ts';
-import { silentLogger } from '../support/test-database.ts';
 import { waitFor } from '../support/wait.ts';
 import type { Wallet } from '../nostr/support.ts';
 
-export async function inventoryKeyOf(gateway: Gateway) {
-  const secretKey = gateway.config.secretKey ?? ensureLocalSecret(gateway.config.dataDir, 'secret_key');
-  return loadInventoryKey({
-    database: gateway.database,
-    atRestKey: atRestKey(gateway.config, secretKey),
-    configured: gateway.config.inventory.secretKey,
-    logger: silentLogger,
-  });
-}
+/** The gateway's inventory key (it owns inventory and fee VTXOs). */
+export const inventoryKeyOf = (gateway: Gateway) => gateway.inventory!.key;
 
-/** `count` inventory VTXOs of `sats` each, created in one Ark batch and recorded in the ledger. */
+/** `count` inventory VTXOs of `sats` each, created in Ark batches by the inventory service. */
 export async function addInventory(gateway: Gateway, count: number, sats = 2_000n): Promise<void> {
-  const key = await inventoryKeyOf(gateway);
-  const batch = await gateway.backends.ark.createInventoryBatch({
-    ownerPubkey: key.pubkey,
-    ownerSecretKey: key.secretKey,
-    amounts: Array.from({ length: count }, () => sats),
-  });
-  await new VtxoStore(gateway.database).createOutputs(
-    batch.vtxos.map((v) => ({
-      txid: v.outpoint.txid,
-      vout: v.outpoint.vout,
-      ownerPubkey: key.pubkey,
+  for (let done = 0; done < count; done += 1_000) {
+    await gateway.inventory!.inventory.createBatch({
       assetId: 'gBTC',
-      amount: 0n,
-      sats: v.amount,
-      status: 'available' as const,
-      scriptHex: v.script,
-      batchTxid: batch.commitmentTxid,
-      expiresAt: v.expiresAt * 1000,
-    })),
-  );
+      count: Math.min(1_000, count - done),
+      amountSats: sats,
+    });
+  }
 }
 
 /** Waits until gBTC is registered and enabled (the ledger mints it on first start). */
