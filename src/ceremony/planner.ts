@@ -136,6 +136,20 @@ export class Planner {
     const fees = new Map<string, bigint>();
     for (const leg of legs) {
       const unitsIn = new Map<string, bigint>();
+      /** Locks the author's `ids` of `assetId` for the leg and counts them in. */
+      const lock = async (assetId: string, ids: readonly string[]) => {
+        const locked = await this.#vtxos.lockForSession(
+          leg.sessionId,
+          ids,
+          leg.author,
+          assetId,
+          options.lockTtlMs,
+        );
+        for (const v of locked) {
+          inputs.push(asInput(v, leg.sessionId, false));
+          add(unitsIn, v.assetId, v.amount);
+        }
+      };
       if (leg.namedInputs?.length) {
         const named = await Promise.all(leg.namedInputs.map((id) => this.#vtxos.get(id)));
         const byAsset = new Map<string, string[]>();
@@ -145,19 +159,7 @@ export class Planner {
           }
           byAsset.set(v.assetId, [...(byAsset.get(v.assetId) ?? []), v.vtxoId]);
         }
-        for (const [assetId, ids] of byAsset) {
-          const locked = await this.#vtxos.lockForSession(
-            leg.sessionId,
-            ids,
-            leg.author,
-            assetId,
-            options.lockTtlMs,
-          );
-          for (const v of locked) {
-            inputs.push(asInput(v, leg.sessionId, false));
-            add(unitsIn, v.assetId, v.amount);
-          }
-        }
+        for (const [assetId, ids] of byAsset) await lock(assetId, ids);
       }
       const pays = new Map<string, bigint>();
       for (const p of leg.pays) add(pays, p.assetId, p.amount);
@@ -168,17 +170,10 @@ export class Planner {
           dustLimit: options.minChange?.(assetId) ?? 0n,
           maxInputs: 64,
         });
-        const locked = await this.#vtxos.lockForSession(
-          leg.sessionId,
-          selection.inputs.map((c) => c.id),
-          leg.author,
+        await lock(
           assetId,
-          options.lockTtlMs,
+          selection.inputs.map((c) => c.id),
         );
-        for (const v of locked) {
-          inputs.push(asInput(v, leg.sessionId, false));
-          add(unitsIn, v.assetId, v.amount);
-        }
       }
       for (const output of leg.outputs) {
         if (output.amount <= 0n)

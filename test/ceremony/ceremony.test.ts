@@ -304,56 +304,38 @@ describe('signing ceremony', () => {
     60_000,
   );
 
-  it('settles when SubmitTx is refused for a tx the server already holds (two workers raced)', async () => {
-    const w = await funded([300n]);
-    const ark = gateway.backends.ark as { submitTx: ArkBackend['submitTx'] };
-    const real = ark.submitTx.bind(gateway.backends.ark);
-    let raced = false;
-    // The other worker's submit lands first; ours is refused as a duplicate.
-    ark.submitTx = async (...args) => {
-      if (raced) return real(...args);
-      raced = true;
-      await real(...args);
-      throw new BackendError('arkd', 'already_spent', 'tx already submitted');
-    };
-    try {
-      const intent = w.transferIntent({
-        recipient: WalletKey.generate().pubkey,
-        assetId: 'gBTC',
-        amount: 50n,
-      });
-      await w.publishIntent(intent);
-      expect((await w.outcome(intent.content.action_id, 30_000)).status).toBe('settled');
-      expect(raced).toBe(true);
-    } finally {
-      delete (ark as { submitTx?: unknown }).submitTx;
-    }
-  }, 60_000);
-
-  it('settles when FinalizeTx is refused for a tx another worker already finalized', async () => {
-    const w = await funded([300n]);
-    const ark = gateway.backends.ark as { finalizeTx: ArkBackend['finalizeTx'] };
-    const real = ark.finalizeTx.bind(gateway.backends.ark);
-    let raced = false;
-    ark.finalizeTx = async (...args) => {
-      if (raced) return real(...args);
-      raced = true;
-      await real(...args);
-      throw new BackendError('arkd', 'rejected', 'tx already finalized');
-    };
-    try {
-      const intent = w.transferIntent({
-        recipient: WalletKey.generate().pubkey,
-        assetId: 'gBTC',
-        amount: 50n,
-      });
-      await w.publishIntent(intent);
-      expect((await w.outcome(intent.content.action_id, 30_000)).status).toBe('settled');
-      expect(raced).toBe(true);
-    } finally {
-      delete (ark as { finalizeTx?: unknown }).finalizeTx;
-    }
-  }, 60_000);
+  it.each([
+    ['SubmitTx', 'submitTx', new BackendError('arkd', 'already_spent', 'tx already submitted')],
+    ['FinalizeTx', 'finalizeTx', new BackendError('arkd', 'rejected', 'tx already finalized')],
+  ] as const)(
+    'settles when %s is refused because another worker got there first',
+    async (_name, method, refusal) => {
+      const w = await funded([300n]);
+      const ark = gateway.backends.ark as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      const real = ark[method]!.bind(gateway.backends.ark);
+      let raced = false;
+      // The other worker's call lands first; ours is refused as a duplicate.
+      ark[method] = async (...args) => {
+        if (raced) return real(...args);
+        raced = true;
+        await real(...args);
+        throw refusal;
+      };
+      try {
+        const intent = w.transferIntent({
+          recipient: WalletKey.generate().pubkey,
+          assetId: 'gBTC',
+          amount: 50n,
+        });
+        await w.publishIntent(intent);
+        expect((await w.outcome(intent.content.action_id, 30_000)).status).toBe('settled');
+        expect(raced).toBe(true);
+      } finally {
+        delete ark[method];
+      }
+    },
+    60_000,
+  );
 
   it('settles after arkd comes back although the step deadline passed while the wallet had answered', async () => {
     const w = await funded([300n]);
