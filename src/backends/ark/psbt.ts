@@ -8,6 +8,11 @@ import { base64, hex } from '@scure/base';
 import { tapLeafHash } from '@scure/btc-signer/payment.js';
 // libsecp256k1 (WASM) for BIP-340: several times faster than the pure-JS curve on this hot path.
 import * as ecc from 'tiny-secp256k1';
+import { liftPointsWithLibsecp256k1 } from './sdk-curve.ts';
+
+// Every module that builds or reads Ark transactions imports this one: from here on the SDK
+// lifts x-only keys through libsecp256k1 too (see sdk-curve.ts).
+liftPointsWithLibsecp256k1();
 
 const SIGHASH_DEFAULT = 0x00;
 
