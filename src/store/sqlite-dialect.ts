@@ -49,18 +49,43 @@ function bind(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
   return parameters as SQLInputValue[];
 }
 
+/** node:sqlite refuses (rather than rounds) an integer beyond 2^53 when reading numbers. */
+function isOutOfRange(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ERR_OUT_OF_RANGE';
+}
+
+/** A plain SELECT: reading it twice changes nothing (unlike INSERT … RETURNING). */
+const PURE_READ = /^\s*select\b/i;
+
 class NodeSqliteStatement implements SqliteStatement {
   readonly reader: boolean;
   readonly #statement: StatementSync;
   readonly #fresh: () => StatementSync;
+  readonly #pureRead: boolean;
+  #exact: StatementSync | undefined;
 
-  constructor(statement: StatementSync, fresh: () => StatementSync) {
+  constructor(text: string, statement: StatementSync, fresh: () => StatementSync) {
     this.#statement = statement;
     this.#fresh = fresh;
     this.reader = statement.columns().length > 0;
+    this.#pureRead = this.reader && PURE_READ.test(text);
+    // Reading every integer as a bigint and converting it back costs about as much as the
+    // query itself on a page of rows. A plain SELECT reads numbers, and only when a value is
+    // too large for one (node:sqlite then throws, never rounds) is it read again exactly.
+    // A statement with side effects (… RETURNING) always reads exactly, since it must run once.
+    if (this.#pureRead) statement.setReadBigInts(false);
   }
 
   all(parameters: ReadonlyArray<unknown>): unknown[] {
+    if (this.#pureRead) {
+      try {
+        return this.#statement.all(...bind(parameters));
+      } catch (error) {
+        if (!isOutOfRange(error)) throw error;
+        this.#exact ??= this.#fresh();
+        return (this.#exact.all(...bind(parameters)) as Row[]).map(normalizeRow);
+      }
+    }
     return (this.#statement.all(...bind(parameters)) as Row[]).map(normalizeRow);
   }
 
@@ -70,7 +95,7 @@ class NodeSqliteStatement implements SqliteStatement {
 
   *iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
     // A cached statement must not be shared with a half-consumed iterator: stream on a
-    // statement of its own.
+    // statement of its own, reading exactly (a half-consumed stream cannot be read again).
     for (const row of this.#fresh().iterate(...bind(parameters))) yield normalizeRow(row as Row);
   }
 }
@@ -93,6 +118,7 @@ export class NodeSqliteDatabase implements SqliteDatabase {
       this.#db.exec('PRAGMA journal_mode = WAL');
       // FULL: a commit is on disk before the next step's message can leave the process, even
       // across a power loss. (NORMAL in WAL mode may lose the last commits on an OS crash.)
+      // Only writes whose loss is harmless relax it, one at a time (Database.lossTolerant).
       this.#db.exec('PRAGMA synchronous = FULL');
       this.#db.exec('PRAGMA foreign_keys = ON');
     } catch (error) {
@@ -119,7 +145,7 @@ export class NodeSqliteDatabase implements SqliteDatabase {
       this.#cache.set(text, hit);
       return hit;
     }
-    const statement = new NodeSqliteStatement(this.#prepareRaw(text), () => this.#prepareRaw(text));
+    const statement = new NodeSqliteStatement(text, this.#prepareRaw(text), () => this.#prepareRaw(text));
     this.#cache.set(text, statement);
     if (this.#cache.size > this.#cacheSize) {
       const oldest = this.#cache.keys().next().value;

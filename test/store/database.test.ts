@@ -164,6 +164,37 @@ describe('openDatabase on SQLite', () => {
     await database.close(); // a second close is harmless
   });
 
+  it('writes loss-tolerant work without waiting for the disk, and nothing else', async () => {
+    const database = await openDatabase({ kind: 'sqlite', file: join(tempDir(), 'l.sqlite') }, silentLogger);
+    try {
+      // PRAGMA synchronous: 1 = NORMAL (no sync at commit), 2 = FULL.
+      const level = async (db = database.db) =>
+        Number((await sql<{ synchronous: number }>`pragma synchronous`.execute(db)).rows[0]!.synchronous);
+      expect(await level()).toBe(2);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const inside = database.lossTolerant(async (db) => {
+        const seen = await level(db);
+        await held;
+        return seen;
+      });
+      // A query issued meanwhile waits for the connection: it never runs in the relaxed window.
+      const meanwhile = level();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      release();
+      expect(await inside).toBe(1);
+      expect(await meanwhile).toBe(2);
+      await expect(
+        database.lossTolerant(async () => {
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await level()).toBe(2);
+    } finally {
+      await database.close();
+    }
+  });
+
   it('stops the start with one line naming DATA_DIR when the file cannot be opened', async () => {
     const blocker = join(tempDir(), 'not-a-dir');
     writeFileSync(blocker, 'x');
@@ -200,6 +231,37 @@ describe('the node:sqlite adapter', () => {
       expect(rows).toEqual([
         { big: 2n ** 60n + 1n, safe: 2 ** 53 - 1, negative: -(2n ** 62n), real: 1.5, empty: null },
       ]);
+    } finally {
+      database.close();
+    }
+  });
+
+  it('reads a plain select as numbers and again exactly only when a value needs it', () => {
+    const database = new NodeSqliteDatabase(join(tempDir(), 'n.sqlite'));
+    try {
+      database.prepare('create table t (id integer primary key, amount integer not null)').run([]);
+      const insert = database.prepare('insert into t (amount) values (?)');
+      insert.run([7]);
+      const read = database.prepare('select amount from t order by id');
+      expect(read.all([])).toEqual([{ amount: 7 }]);
+      insert.run([2n ** 62n + 1n]);
+      // Same cached statement: the large value is read exactly, the small one stays a number.
+      expect(read.all([])).toEqual([{ amount: 7 }, { amount: 2n ** 62n + 1n }]);
+      expect([...read.iterate([])]).toEqual([{ amount: 7 }, { amount: 2n ** 62n + 1n }]);
+    } finally {
+      database.close();
+    }
+  });
+
+  it('runs a statement with RETURNING once, even when it returns a value beyond 2^53', () => {
+    const database = new NodeSqliteDatabase(join(tempDir(), 'r.sqlite'));
+    try {
+      database.prepare('create table t (id integer primary key, amount integer not null)').run([]);
+      const rows = database
+        .prepare('insert into t (amount) values (?), (?) returning amount')
+        .all([2n ** 62n, 3]);
+      expect(rows).toEqual([{ amount: 2n ** 62n }, { amount: 3 }]);
+      expect(database.prepare('select count(*) as n from t').all([])).toEqual([{ n: 2 }]);
     } finally {
       database.close();
     }
