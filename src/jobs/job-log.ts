@@ -80,38 +80,45 @@ export class JobLog {
     this.#database = database;
   }
 
+  // Both writes are records of what ran, not state a job depends on: written loss-tolerant
+  // (see Database.lossTolerant), they do not each wait for the disk.
+
   /** Writes the `running` row of an attempt; resolves with its id. */
   async start(entry: AttemptStart): Promise<number> {
-    const inserted = await this.#database.db
-      .insertInto('job_logs')
-      .values({
-        job_id: entry.jobId,
-        queue: entry.queue,
-        job_name: entry.jobName,
-        status: 'running',
-        attempt: entry.attempt,
-        instance_id: entry.instanceId,
-        started_at: entry.startedAt,
-      })
-      .executeTakeFirstOrThrow();
+    const inserted = await this.#database.lossTolerant((db) =>
+      db
+        .insertInto('job_logs')
+        .values({
+          job_id: entry.jobId,
+          queue: entry.queue,
+          job_name: entry.jobName,
+          status: 'running',
+          attempt: entry.attempt,
+          instance_id: entry.instanceId,
+          started_at: entry.startedAt,
+        })
+        .executeTakeFirstOrThrow(),
+    );
     if (inserted.insertId === undefined) throw new Error('job_logs insert returned no id');
     return Number(inserted.insertId);
   }
 
   /** Turns the `running` row into its outcome. */
   async finish(id: number, startedAt: number, end: AttemptEnd): Promise<void> {
-    await this.#database.db
-      .updateTable('job_logs')
-      .set({
-        status: end.status,
-        finished_at: end.finishedAt,
-        duration_ms: Math.max(0, end.finishedAt - startedAt),
-        error: end.status === 'failed' ? errorText(end.error) : null,
-        result_json: end.status === 'completed' ? resultText(end.result) : null,
-      })
-      .where('id', '=', id)
-      .where('status', '=', 'running')
-      .execute();
+    await this.#database.lossTolerant((db) =>
+      db
+        .updateTable('job_logs')
+        .set({
+          status: end.status,
+          finished_at: end.finishedAt,
+          duration_ms: Math.max(0, end.finishedAt - startedAt),
+          error: end.status === 'failed' ? errorText(end.error) : null,
+          result_json: end.status === 'completed' ? resultText(end.result) : null,
+        })
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .execute(),
+    );
   }
 }
 

@@ -23,27 +23,33 @@ export interface StaleClaim {
 
 export class ClaimStore {
   readonly #db: NostrDb;
+  readonly #database: Database;
   constructor(database: Database) {
+    this.#database = database;
     this.#db = database.db;
   }
 
   async claim(event: NostrEvent, instanceId: string, now = Date.now()): Promise<ClaimOutcome> {
     try {
-      await this.#db
-        .insertInto('processed_events')
-        .values({
-          event_id: event.id,
-          kind: event.kind,
-          author_pubkey: event.pubkey,
-          status: 'processing',
-          claimed_by: instanceId.slice(0, 128),
-          claimed_at: now,
-          attempts: 1,
-          reply_json: null,
-          completed_at: null,
-          event_json: JSON.stringify(event),
-        })
-        .execute();
+      // Loss-tolerant (Database.lossTolerant): a claim lost in a power cut went with everything
+      // the event caused (all later commits sync it), so the event is simply handled again.
+      await this.#database.lossTolerant((db) =>
+        db
+          .insertInto('processed_events')
+          .values({
+            event_id: event.id,
+            kind: event.kind,
+            author_pubkey: event.pubkey,
+            status: 'processing',
+            claimed_by: instanceId.slice(0, 128),
+            claimed_at: now,
+            attempts: 1,
+            reply_json: null,
+            completed_at: null,
+            event_json: JSON.stringify(event),
+          })
+          .execute(),
+      );
       return { outcome: 'claimed', attempt: 1 };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;

@@ -19,7 +19,9 @@ const LEASE_MS = 30_000;
 
 export class Outbox {
   readonly #db: NostrDb;
+  readonly #database: Database;
   constructor(database: Database) {
+    this.#database = database;
     this.#db = database.db;
   }
 
@@ -95,14 +97,20 @@ export class Outbox {
     });
   }
 
-  /** Marks events a relay accepted, in one statement. */
+  /**
+   * Marks events a relay accepted, in one statement. Loss-tolerant (Database.lossTolerant): if
+   * a power cut loses the mark, the same signed event is sent again, and relays and wallets
+   * keep one event per id.
+   */
   async published(eventIds: readonly string[], now = Date.now()): Promise<void> {
     if (eventIds.length === 0) return;
-    await this.#db
-      .updateTable('nostr_outbox')
-      .set({ status: 'published', published_at: now, last_error: null })
-      .where('event_id', 'in', eventIds)
-      .execute();
+    await this.#database.lossTolerant((db) =>
+      db
+        .updateTable('nostr_outbox')
+        .set({ status: 'published', published_at: now, last_error: null })
+        .where('event_id', 'in', eventIds)
+        .execute(),
+    );
   }
 
   /** Not accepted by any relay: try again later (backoff 1 s doubling to 60 s). */

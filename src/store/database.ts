@@ -23,6 +23,15 @@ export interface Database {
   close(): Promise<void>;
   /** SQLite only: an online, consistent copy of the database into `path`. */
   backupTo?(path: string): Promise<void>;
+  /**
+   * Runs a write whose loss in a power cut is harmless — it is redone, or it only informs (a
+   * job log line, a duplicate-event claim, an outbox row marked sent). On SQLite it commits
+   * without waiting for the disk (`synchronous = NORMAL` for that write alone): the WAL is
+   * append-only, so the next ordinary commit's sync makes it durable with everything before
+   * it, and a crash of the process alone never loses it. Everything else keeps `FULL`. On
+   * MariaDB it is an ordinary write.
+   */
+  lossTolerant<T>(work: (db: Kysely<Schema>) => Promise<T>): Promise<T>;
 }
 
 /** Session settings of every MariaDB connection: strict writes, UTC. */
@@ -58,6 +67,19 @@ function wrap(db: Kysely<Schema>, kind: DatabaseKind, sqlite?: NodeSqliteDatabas
     db,
     kind,
     ...(sqlite ? { backupTo: (path: string) => sqlite.backupTo(path) } : {}),
+    lossTolerant:
+      kind === 'sqlite'
+        ? // One connection: holding it keeps every other write out of the relaxed window.
+          (work) =>
+            db.connection().execute(async (connection) => {
+              await sql`pragma synchronous = normal`.execute(connection);
+              try {
+                return await work(connection);
+              } finally {
+                await sql`pragma synchronous = full`.execute(connection);
+              }
+            })
+        : (work) => work(db),
     async ping(timeoutMs = 5000) {
       const started = performance.now();
       await withTimeout(sql`select 1`.execute(db), timeoutMs, 'database ping');
