@@ -5,6 +5,7 @@ import { nip19 } from 'nostr-tools';
 import type { Database } from '../store/database.ts';
 import type { SessionState, VtxoStatus } from '../store/schema.ts';
 import { toBigInt } from '../store/values.ts';
+import { OwnerPageCache } from './owner-page-cache.ts';
 import { VtxoStore, type AssetBalance, type VtxoRecord } from './vtxo-store.ts';
 
 /** Sessions in these states are over; every other state is shown as open. */
@@ -77,10 +78,28 @@ export interface OpenSession {
 export class LedgerReads {
   readonly #database: Database;
   readonly #store: VtxoStore;
+  readonly #pages: OwnerPageCache;
 
   constructor(database: Database, store: VtxoStore = new VtxoStore(database)) {
     this.#database = database;
     this.#store = store;
+    this.#pages = new OwnerPageCache(database);
+  }
+
+  /**
+   * The body of GET /vtxos/user/{pk} as JSON text — `{ pubkey, vtxos, next_cursor }` — served
+   * from the page cache while the owner's VTXOs are unchanged (see owner-page-cache.ts).
+   */
+  userVtxosJson(owner: string, options: PageOptions): Promise<string> {
+    const key = JSON.stringify([options.assetId, options.statuses, options.limit, options.cursor]);
+    return this.#pages.page(owner, key, async () => {
+      const page = await this.userVtxos(owner, options);
+      return JSON.stringify({
+        pubkey: owner,
+        vtxos: page.vtxos.map(vtxoJson),
+        next_cursor: page.nextCursor,
+      });
+    });
   }
 
   /** One page of an owner's VTXOs by id; asks one row more than the page to know if another follows. */

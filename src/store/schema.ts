@@ -457,6 +457,12 @@ export const TABLE_NAMES = [
   'admin_audit_log',
 ] as const satisfies readonly TableName[];
 
+/**
+ * Tables only SQLite has, written by triggers and read with raw SQL, outside Schema: the
+ * per-owner VTXO versions behind the read cache (migration 0005 says why not on MariaDB).
+ */
+export const SQLITE_ONLY_TABLES = ['vtxo_owner_versions'] as const;
+
 // Fails to compile when a table is in Schema but missing from TABLE_NAMES.
 type MissingTables = Exclude<TableName, (typeof TABLE_NAMES)[number]>;
 const _allTablesListed: [MissingTables] extends [never] ? true : never = true;

@@ -8,7 +8,6 @@ import {
   VTXO_ID_PATTERN,
   balanceJson,
   parsePubkey,
-  vtxoJson,
 } from '../../ledger/ledger-reads.ts';
 import type { LedgerModule } from '../../ledger/module.ts';
 import { reserveJson } from '../../ledger/reserves.ts';
@@ -173,16 +172,18 @@ export function ledgerRoutes(deps: LedgerRoutesDeps, admin: AdminAccess): RouteP
           },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const pubkey = pubkeyOf(request.params.pubkey);
         const q = request.query;
-        const page = await deps.reads.userVtxos(pubkey, {
+        const body = await deps.reads.userVtxosJson(pubkey, {
           limit: q.limit,
           ...(q.asset_id !== undefined ? { assetId: q.asset_id } : {}),
           ...(q.status ? { statuses: q.status as VtxoStatus[] } : {}),
           ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
         });
-        return { pubkey, vtxos: page.vtxos.map(vtxoJson), next_cursor: page.nextCursor };
+        // Already JSON text of the 200 schema's shape (rendered by vtxoJson): Fastify sends a
+        // string with a JSON content type as it is. The cast only tells the type provider so.
+        return reply.type('application/json; charset=utf-8').send(body as never);
       },
     );
 

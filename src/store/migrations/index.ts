@@ -6,6 +6,7 @@ import * as initial from './0001_initial.ts';
 import * as processedEventJson from './0002_processed_event_json.ts';
 import * as vtxoSelectionIndex from './0003_vtxo_selection_index.ts';
 import * as vtxoOwnerListingIndex from './0004_vtxo_owner_listing_index.ts';
+import * as vtxoOwnerVersions from './0005_vtxo_owner_versions.ts';
 
 export function migrationsFor(kind: DialectKind): Record<string, Migration> {
   return {
@@ -13,6 +14,7 @@ export function migrationsFor(kind: DialectKind): Record<string, Migration> {
     '0002_processed_event_json': { up: (db) => processedEventJson.up(db, kind) },
     '0003_vtxo_selection_index': { up: (db) => vtxoSelectionIndex.up(db, kind) },
     '0004_vtxo_owner_listing_index': { up: (db) => vtxoOwnerListingIndex.up(db, kind) },
+    '0005_vtxo_owner_versions': { up: (db) => vtxoOwnerVersions.up(db, kind) },
   };
 }
 
