@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { selectCoins, splitAmounts, type Coin } from './coin-selection.ts';
+import {
+  fewestInputs,
+  selectAmounts,
+  selectCoins,
+  splitAmounts,
+  type Coin,
+  type PartialAmounts,
+  type SelectionOptions,
+} from './coin-selection.ts';
 import { ProtocolError } from './error-codes.ts';
 
 const coinsArb = (maxLength: number, maxAmount: bigint) =>
@@ -181,6 +189,172 @@ describe('selectCoins', () => {
       { dustLimit: 1n },
     );
     expect([r.total, r.change]).toEqual([2n * big + 1n, 0n]);
+  });
+});
+
+const desc = (a: bigint, b: bigint) => (a > b ? -1 : a < b ? 1 : 0);
+
+/**
+ * What a database holding `coins` hands selectAmounts: every coin >= `exactDown` one by one,
+ * the amounts from `floor` up to it once each, nothing below `floor`.
+ */
+function view(coins: readonly Coin[], floor: bigint, exactDown: bigint) {
+  const sorted = coins.map((c) => c.amount).sort(desc);
+  const exact = sorted.filter((a) => a >= floor && a >= exactDown);
+  const distinct = [...new Set(sorted.filter((a) => a >= floor && a < exactDown))];
+  const partial: PartialAmounts = {
+    omittedBelow: sorted.some((a) => a < floor) ? floor : undefined,
+    distinctFrom: exact.length,
+  };
+  return { amounts: BigInt64Array.from([...exact, ...distinct]), partial };
+}
+
+/** A selection as amounts and change, or the error's code and message: comparable with toEqual. */
+function outcome(work: () => { amounts: readonly bigint[]; change: bigint } | undefined) {
+  try {
+    return work();
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    return { code: error.code, message: error.message };
+  }
+}
+const overAll = (coins: readonly Coin[], target: bigint, options: SelectionOptions) =>
+  outcome(() => {
+    const r = selectCoins(coins, target, options);
+    return { amounts: r.inputs.map((c) => c.amount), change: r.change };
+  });
+const overPart = (
+  view: { amounts: BigInt64Array; partial: PartialAmounts },
+  target: bigint,
+  options: SelectionOptions,
+) => outcome(() => selectAmounts(view.amounts, target, options, view.partial));
+
+describe('selectAmounts over the largest coins', () => {
+  it('gives k, L and M', () => {
+    const largest = BigInt64Array.from([50n, 40n, 30n, 20n]);
+    // 50 + 40 < 100 <= 50 + 40 + 30: k = 3, L = 100 - 90 = 10, M = ceil((100 - 50) / 2) = 25.
+    expect(fewestInputs(largest, 100n)).toEqual({ count: 3, floor: 10n, branchFloor: 25n });
+    expect(fewestInputs(largest, 101n)).toEqual({ count: 3, floor: 11n, branchFloor: 26n });
+    expect(fewestInputs(largest, 45n)).toEqual({ count: 1, floor: 45n, branchFloor: 45n });
+    expect(fewestInputs(largest, 141n)).toBeUndefined();
+  });
+
+  it('answers exactly as selectCoins over every coin, or not at all; always when the bounds and the greedy k-set allow', () => {
+    let answered = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.bigInt({ min: 1n, max: 40n }), { minLength: 5, maxLength: 90, size: 'max' }),
+        fc.integer({ min: 1, max: 1000 }),
+        fc.bigInt({ min: 0n, max: 8n }),
+        fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
+        fc.option(fc.integer({ min: 1, max: 300 }), { nil: undefined }),
+        fc.integer({ min: -3, max: 2 }),
+        fc.integer({ min: -3, max: 3 }),
+        (amounts, permille, dustLimit, maxInputs, maxNodes, floorShift, exactShift) => {
+          const coins = amounts.map((amount, i) => ({ id: `c${i}`, amount }));
+          const balance = amounts.reduce((a, b) => a + b, 0n);
+          const target = 1n + (balance * BigInt(permille)) / 1000n;
+          const options = { dustLimit, maxInputs, maxNodes };
+          const least = fewestInputs(BigInt64Array.from([...amounts].sort(desc)), target);
+          if (!least) return;
+          const part = view(coins, least.floor + BigInt(floorShift), least.branchFloor + BigInt(exactShift));
+          const answer = overPart(part, target, options);
+          if (answer !== undefined) {
+            answered++;
+            expect(answer).toEqual(overAll(coins, target, options));
+          }
+          // The greedy k-set: the k - 1 largest coins plus one more that is exactly L or >= L + dust.
+          const rest = [...amounts].sort(desc).slice(least.count - 1);
+          const greedy = rest.some((a) => a === least.floor || a >= least.floor + dustLimit);
+          if (floorShift <= 0 && exactShift <= 0 && (greedy || least.count > (maxInputs ?? Infinity))) {
+            expect(answer).toBeDefined();
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    expect(answered).toBeGreaterThan(1000);
+  });
+
+  it('runs out of budget at the same step as over every coin (a coin below L still costs its step)', () => {
+    // k = 3 (16 + 15 + 15 >= 33), L = 2: the two 1s are left out. Without counting the step the
+    // search would spend on the first of them, some budgets below give another answer.
+    const coins = [15n, 1n, 15n, 16n, 1n, 15n].map((amount, i) => ({ id: `c${i}`, amount }));
+    const part = view(coins, 2n, 0n);
+    expect(part.partial.omittedBelow).toBe(2n);
+    for (let maxNodes = 1; maxNodes <= 60; maxNodes++) {
+      const options = { dustLimit: 0n, maxNodes };
+      expect([maxNodes, overPart(part, 33n, options)]).toEqual([maxNodes, overAll(coins, 33n, options)]);
+    }
+    fc.assert(
+      fc.property(
+        fc.array(fc.bigInt({ min: 1n, max: 20n }), { minLength: 8, maxLength: 40, size: 'max' }),
+        fc.integer({ min: 100, max: 700 }),
+        (amounts, permille) => {
+          const coins = amounts.map((amount, i) => ({ id: `c${i}`, amount }));
+          const target = 1n + (amounts.reduce((a, b) => a + b, 0n) * BigInt(permille)) / 1000n;
+          const least = fewestInputs(BigInt64Array.from([...amounts].sort(desc)), target)!;
+          const part = view(coins, least.floor, least.branchFloor);
+          for (let maxNodes = 1; maxNodes <= 120; maxNodes++) {
+            const options = { dustLimit: 0n, maxNodes };
+            const answer = overPart(part, target, options);
+            if (answer === undefined) return;
+            expect(answer).toEqual(overAll(coins, target, options));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('needs every coin >= L: one exactly at L can be the answer', () => {
+    // k = 2, L = 100 - 60 = 40; 60 + 40 pays exactly.
+    const coins = [60n, 45n, 40n, 10n].map((amount, i) => ({ id: `c${i}`, amount }));
+    const options = { dustLimit: 10n };
+    expect(overAll(coins, 100n, options)).toEqual({ amounts: [60n, 40n], change: 0n });
+    expect(overPart(view(coins, 40n, 0n), 100n, options)).toEqual({ amounts: [60n, 40n], change: 0n });
+    // Told that every coin left out is below 41: it cannot rule out one of 40.
+    const part = view(coins, 41n, 0n);
+    expect(part.partial.omittedBelow).toBe(41n);
+    expect(overPart(part, 100n, options)).toBeUndefined();
+  });
+
+  it('gives no answer when the greedy k-set is invalid: a coin below L may then be in the best set', () => {
+    // k = 2, L = 40, but 60 + 45 leaves change 5 < dust and no coin is exactly 40: the best set has
+    // three inputs, and the third is the 5, far below L.
+    const coins = [60n, 45n, 10n, 5n].map((amount, i) => ({ id: `c${i}`, amount }));
+    const options = { dustLimit: 10n };
+    expect(overAll(coins, 100n, options)).toEqual({ amounts: [60n, 45n, 5n], change: 10n });
+    expect(overPart(view(coins, 40n, 0n), 100n, options)).toBeUndefined();
+    // With maxInputs 2 no set is valid: over every coin that is 2004, which part of them cannot tell.
+    expect(overAll(coins, 100n, { ...options, maxInputs: 2 })).toMatchObject({ code: 2004 });
+    expect(overPart(view(coins, 40n, 0n), 100n, { ...options, maxInputs: 2 })).toBeUndefined();
+  });
+
+  it('needs every coin >= M one by one: two coins of exactly M can be the answer', () => {
+    // k = 2, L = 10 - 9 = 1, M = ceil(10 / 2) = 5: the two 5s pay exactly.
+    const coins = [9n, 5n, 5n, 3n].map((amount, i) => ({ id: `c${i}`, amount }));
+    const options = { dustLimit: 0n };
+    expect(overAll(coins, 10n, options)).toEqual({ amounts: [5n, 5n], change: 0n });
+    const part = view(coins, 1n, 5n);
+    expect(Array.from(part.amounts)).toEqual([9n, 5n, 5n, 3n]);
+    expect(overPart(part, 10n, options)).toEqual({ amounts: [5n, 5n], change: 0n });
+    // The 5s given once (as if M were 6): 9 + 3 would look best; it must not answer.
+    const short = view(coins, 1n, 6n);
+    expect(Array.from(short.amounts)).toEqual([9n, 5n, 3n]);
+    expect(overPart(short, 10n, options)).toBeUndefined();
+  });
+
+  it('refuses amounts out of order, repeated after distinctFrom, or a bound above a coin given', () => {
+    const options = { dustLimit: 0n };
+    const select = (amounts: bigint[], partial?: PartialAmounts) => () =>
+      selectAmounts(BigInt64Array.from(amounts), 5n, options, partial);
+    expect(select([3n, 4n])).toThrow(RangeError);
+    expect(select([4n, 0n])).toThrow(RangeError);
+    expect(select([4n, 3n, 3n], { distinctFrom: 2 })).toThrow(RangeError);
+    expect(select([4n, 3n, 3n], { distinctFrom: 3 })).not.toThrow();
+    expect(select([4n, 3n], { omittedBelow: 4n })).toThrow(RangeError);
+    expect(codeOf(select([2n, 1n]))).toBe(2001);
   });
 });
 

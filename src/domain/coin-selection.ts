@@ -26,6 +26,12 @@
 //    largest coins plus the cheapest valid last coin for the smallest such m. Whatever the bound,
 //    a returned set is always valid, and with no maxInputs a payment whose whole balance gives
 //    valid change never fails; 2004 can be a false negative only in the corner left after that.
+// 4. selectAmounts is the same search (one copy) over sorted amounts alone, for a database that
+//    reads them in index order. With k the fewest inputs it needs only the coins >= L = target -
+//    (the k - 1 largest), and one by one only those >= M (fewestInputs), the others one entry per
+//    amount. It returns exactly selectCoins's answer over all the coins whenever the k largest
+//    (with the cheapest valid last one) pay the target validly, and otherwise says it cannot
+//    (the argument is at selectAmounts). The objective and the bounds do not change.
 import { ProtocolError } from './error-codes.ts';
 
 export interface Coin {
@@ -58,13 +64,9 @@ export function selectCoins<C extends Coin>(
   target: bigint,
   opts: SelectionOptions,
 ): Selection<C> {
+  checkSelection(target, opts);
   const { dustLimit } = opts;
   const maxInputs = opts.maxInputs ?? Number.MAX_SAFE_INTEGER;
-  if (typeof target !== 'bigint' || target <= 0n) {
-    throw new ProtocolError('BELOW_LIMITS', 'amount must be a positive integer');
-  }
-  if (dustLimit < 0n) throw new RangeError('dustLimit must not be negative');
-  if (!Number.isInteger(maxInputs) || maxInputs < 1) throw new RangeError('maxInputs must be >= 1');
   const validChange = (change: bigint) => change === 0n || change >= dustLimit;
 
   // Pass 1: validate, total, best single input; amounts into a typed array for a native sort.
@@ -93,7 +95,155 @@ export function selectCoins<C extends Coin>(
 
   // Pass 2: branch and bound over the amounts, largest first. Equal amounts are
   // interchangeable here; which coin of an amount is used is settled afterwards (lowest id).
-  const amount = all.subarray(0, n).sort().reverse();
+  const chosen = search(all.subarray(0, n).sort().reverse(), target, opts, undefined)!;
+  return {
+    inputs: pickCoins(candidates, chosen.amounts),
+    total: target + chosen.change,
+    change: chosen.change,
+  };
+}
+
+/** Throws as selectCoins does for a target or options it refuses (2004, or a RangeError). */
+export function checkSelection(target: bigint, opts: SelectionOptions): void {
+  if (typeof target !== 'bigint' || target <= 0n) {
+    throw new ProtocolError('BELOW_LIMITS', 'amount must be a positive integer');
+  }
+  const maxInputs = opts.maxInputs ?? Number.MAX_SAFE_INTEGER;
+  if (opts.dustLimit < 0n) throw new RangeError('dustLimit must not be negative');
+  if (!Number.isInteger(maxInputs) || maxInputs < 1) throw new RangeError('maxInputs must be >= 1');
+}
+
+/** A selection as amounts; the caller turns each into the coin of that amount with the lowest id. */
+export interface AmountSelection {
+  /** The chosen amounts, largest first; an amount used twice is listed twice. */
+  readonly amounts: readonly bigint[];
+  readonly change: bigint;
+}
+
+/** What the fewest-input sets paying a target can be made of (see fewestInputs). */
+export interface FewestInputs {
+  /** k: the fewest inputs any set needs, the smallest k whose k largest coins reach the target. */
+  readonly count: number;
+  /** L: every member of a k-set paying the target is >= L = target - (the k - 1 largest). */
+  readonly floor: bigint;
+  /**
+   * M: every member but the smallest of such a set is >= M = ceil((target - (the k - 2
+   * largest)) / 2): its two smallest members bring what the k - 2 others lack, at most the k - 2
+   * largest. (k = 1: M = L.)
+   */
+  readonly branchFloor: bigint;
+}
+
+/**
+ * k, L and M (FewestInputs) for paying `target`. `largest`: the owner's largest coins,
+ * descending — any prefix of the whole list that reaches the target. Undefined when it does not.
+ */
+export function fewestInputs(largest: BigInt64Array, target: bigint): FewestInputs | undefined {
+  let sum = 0n;
+  let before = 0n; // the sum of the coins before the last one in `sum`
+  for (let i = 0; i < largest.length; i++) {
+    const next = sum + largest[i]!;
+    if (next >= target) {
+      const floor = target - sum;
+      const branchFloor = i === 0 ? floor : (target - before + 1n) / 2n;
+      return { count: i + 1, floor, branchFloor };
+    }
+    before = sum;
+    sum = next;
+  }
+  return undefined;
+}
+
+/** How `amounts` given to selectAmounts stand for the owner's coins, when not one for one. */
+export interface PartialAmounts {
+  /**
+   * Set when coins were left out entirely: at least one was, each is below this, and this is
+   * at most the smallest amount given.
+   */
+  readonly omittedBelow?: bigint;
+  /**
+   * From this index on, `amounts` holds each amount of the remaining coins once (strictly
+   * descending, below the amounts before it), not once per coin. Before it, every coin from the
+   * largest down, one amount per coin, and every coin of each amount that appears there.
+   */
+  readonly distinctFrom?: number;
+}
+
+/**
+ * selectCoins over amounts alone, for a caller that reads the amounts sorted (a database index)
+ * and only some of them; it resolves the ids itself: for each chosen amount, the coins holding
+ * it with the lowest ids, as selectCoins does.
+ *
+ * `amounts`: every coin's amount, descending, each > 0 — or, with `partial`, only the largest
+ * coins one by one, then perhaps only the distinct amounts of the next ones, down to a floor.
+ * The answer (amounts and change, or the error thrown) is always selectCoins's over all the
+ * coins — budget-bound answers included. Undefined when, given `partial`, that answer might
+ * depend on what was left out: read every coin and call selectCoins.
+ *
+ * Why part of the coins is enough. With k, L and M as in FewestInputs: no coin below L is in
+ * any k-set paying the target, and no coin below M is in one except as its smallest member.
+ * The search (the second pass of selectCoins) starts with the greedy path, the k - 1 largest
+ * coins plus the cheapest valid last coin (>= L: it brings at least the L they lack). When that
+ * greedy k-set is valid it is the first set found, and from then on the search only takes sets
+ * of at most k inputs, i.e. k-sets; then it never branches on (takes as a non-last input) a coin
+ * below M: the first time a loop over "the next input" reaches one, the largest coins it could
+ * still add fall short (k - 2 coins at most the k - 2 largest, plus two coins < M), so the loop
+ * stops there. So:
+ * - Coins below L only ever meet that stopping test, as the loop's last step. Without them the
+ *   loop ends at the end of the array one step earlier; that step is counted anyway (`tail` in
+ *   search), so even the node budget runs out at the same step.
+ * - Coins between L and M are only looked up as a last input: the cheapest amount that is exact
+ *   or leaves change of at least the dust limit. Which amounts exist is all that lookup needs,
+ *   not how many coins hold each, so one entry per amount gives the same answer, provided every
+ *   coin >= M is given one by one. The stopping test sums runs of coins, but a run that still
+ *   reaches the target (with the inputs taken, a k-set) holds at most one coin below M, the
+ *   largest one, and the first entry after the coins >= M has exactly that amount; a run with
+ *   two or more falls short over all the coins, and over the entries too (each entry is at most
+ *   the coin at its place in the whole list), so the test stops the loop in both.
+ * With coins left out the answer is therefore exact when the greedy k-set is valid. Otherwise
+ * (change below dust, or more inputs than maxInputs) the best set may need more than k inputs,
+ * coins below L among them, and the answer is undefined.
+ */
+export function selectAmounts(
+  amounts: BigInt64Array,
+  target: bigint,
+  opts: SelectionOptions,
+  partial?: PartialAmounts,
+): AmountSelection | undefined {
+  checkSelection(target, opts);
+  const distinctFrom = partial?.distinctFrom ?? amounts.length;
+  if (!Number.isInteger(distinctFrom) || distinctFrom < 0 || distinctFrom > amounts.length) {
+    throw new RangeError('distinctFrom must be an index of amounts');
+  }
+  for (let i = 0; i < amounts.length; i++) {
+    const value = amounts[i]!;
+    if (value <= 0n) throw new RangeError('amounts must be positive');
+    if (i > 0 && (value > amounts[i - 1]! || (i >= distinctFrom && value === amounts[i - 1]!))) {
+      throw new RangeError('amounts must be in descending order, each once after distinctFrom');
+    }
+  }
+  const omittedBelow = partial?.omittedBelow;
+  if (omittedBelow !== undefined && amounts.length > 0 && omittedBelow > amounts[amounts.length - 1]!) {
+    throw new RangeError('a coin left out must not be larger than a coin given');
+  }
+  const whole = omittedBelow === undefined && distinctFrom === amounts.length;
+  return search(amounts, target, opts, whole ? undefined : { omittedBelow, distinctFrom });
+}
+
+/**
+ * The selection over `amount` (descending, all > 0): fewest inputs, then least change, by the
+ * bounded branch and bound described at the top. With `partial` (see selectAmounts) the answer
+ * is undefined unless it is the same as over all the coins.
+ */
+function search(
+  amount: BigInt64Array,
+  target: bigint,
+  opts: SelectionOptions,
+  partial: { readonly omittedBelow: bigint | undefined; readonly distinctFrom: number } | undefined,
+): AmountSelection | undefined {
+  const { dustLimit } = opts;
+  const maxInputs = opts.maxInputs ?? Number.MAX_SAFE_INTEGER;
+  const n = amount.length;
   const prefix: bigint[] = new Array<bigint>(n + 1);
   prefix[0] = 0n;
   for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + amount[i]!;
@@ -110,14 +260,6 @@ export function selectCoins<C extends Coin>(
     }
     return lo;
   };
-
-  let bestCount = maxInputs; // no set may use more inputs than this
-  let bestChange = -1n;
-  let bestSet: number[] | undefined;
-  const path: number[] = [];
-  let nodes = 0;
-  const maxNodes = opts.maxNodes ?? DEFAULT_MAX_NODES;
-
   /** The cheapest valid last input from index i for the remaining need, or -1. */
   const lastInput = (i: number, need: bigint): number => {
     if (need > 0n) {
@@ -131,12 +273,46 @@ export function selectCoins<C extends Coin>(
   };
 
   // No set has fewer inputs than the k largest coins need; with no change too, nothing beats it.
-  let fewest = 1;
-  while (prefix[fewest]! < target) fewest++;
+  const least = fewestInputs(amount, target);
+  if (!least) {
+    if (partial) return undefined;
+    throw new ProtocolError('INSUFFICIENT_BALANCE');
+  }
+  const fewest = least.count;
+  // Amounts given once each: every coin >= M must be given one by one (see selectAmounts). Then
+  // the entries up to the first one below M are the whole list's, and so are k, L and M: the
+  // k - 1 largest coins are >= M, so the k-th comes at the latest at that first entry.
+  if (partial && partial.distinctFrom < n && firstAtMost(0, least.branchFloor - 1n) > partial.distinctFrom) {
+    return undefined;
+  }
+  // Coins left out entirely: all of them must be below the floor L (see selectAmounts).
+  const omittedBelow = partial?.omittedBelow;
+  const tail = omittedBelow !== undefined;
+  if (tail && omittedBelow > least.floor) return undefined;
+  // The best single input (selectCoins found it in its first pass: then none is left here).
+  // With k = 1 every coin >= target is in `amount`, with k > 1 no coin is.
+  const one = lastInput(0, target);
+  if (one >= 0) return { amounts: [amount[one]!], change: amount[one]! - target };
+  if (maxInputs < 2) {
+    throw new ProtocolError('BELOW_LIMITS', `no single VTXO pays ${target} with valid change`);
+  }
+  // No set within maxInputs pays the target: what the search below ends with, found in O(1).
+  if (fewest > maxInputs) {
+    throw new ProtocolError('BELOW_LIMITS', `paying ${target} needs more than ${maxInputs} inputs`);
+  }
+  // The greedy k-set (the search's first path) is invalid: the answer may lie below the floor.
+  if (partial && lastInput(fewest - 1, least.floor) < 0) return undefined;
+
+  let bestCount = maxInputs; // no set may use more inputs than this
+  let bestChange = -1n;
+  let bestSet: number[] | undefined;
+  const path: number[] = [];
+  let nodes = 0;
+  const maxNodes = opts.maxNodes ?? DEFAULT_MAX_NODES;
   const optimal = () => bestSet !== undefined && bestCount === fewest && bestChange === 0n;
 
   // Invariant: the inputs on `path` sum to `sum` and do not yet pay the target validly.
-  const search = (i: number, sum: bigint): void => {
+  const branch = (i: number, sum: bigint): void => {
     if (++nodes > maxNodes || path.length >= MAX_DEPTH || optimal()) return;
     let room = bestCount - path.length - (bestChange === 0n ? 1 : 0); // inputs we may still add
     if (room <= 0) return;
@@ -165,11 +341,14 @@ export function selectCoins<C extends Coin>(
       // Already valid with j as the last input: lastInput covered that, more only adds inputs.
       if (next >= target && (next - target === 0n || next - target >= dustLimit)) continue;
       path.push(j);
-      search(j + 1, next);
+      branch(j + 1, next);
       path.pop();
     }
+    // Over all the coins the loop would go on to the first one left out (below the floor),
+    // count that node and stop there (see selectAmounts): count it here too.
+    if (tail) nodes++;
   };
-  search(0, 0n);
+  branch(0, 0n);
 
   if (!bestSet) {
     // The budget or the depth ran out before any valid set: the m - 1 largest coins plus the
@@ -192,14 +371,7 @@ export function selectCoins<C extends Coin>(
         : `paying ${target} needs more than ${maxInputs} inputs`,
     );
   }
-  return {
-    inputs: pickCoins(
-      candidates,
-      bestSet.map((j) => amount[j]!),
-    ),
-    total: target + bestChange,
-    change: bestChange,
-  };
+  return { amounts: bestSet.map((j) => amount[j]!), change: bestChange };
 }
 
 /**

@@ -20,8 +20,9 @@
 // a deadlock or lock wait timeout that still happens is retried (isTransientConflict).
 // SQLite: transactions begin immediate (one writer at a time), so the same code is serial.
 import { sql, type Transaction } from 'kysely';
-import { selectCoins, type Coin, type Selection, type SelectionOptions } from '../domain/coin-selection.ts';
+import type { Coin, Selection, SelectionOptions } from '../domain/coin-selection.ts';
 import { ProtocolError } from '../domain/error-codes.ts';
+import { SpendableCoins } from './spendable-coins.ts';
 import type { Database } from '../store/database.ts';
 import { isTransientConflict, isUniqueViolation } from '../store/db-errors.ts';
 import type { Schema, Vtxo, VtxoStatus } from '../store/schema.ts';
@@ -162,12 +163,14 @@ const unlocked = (now: number) => ({
 export class VtxoStore {
   readonly #database: Database;
   readonly #now: () => number;
+  readonly #coins: SpendableCoins;
   readonly #maxAttempts: number;
 
   constructor(database: Database, options: VtxoStoreOptions = {}) {
     this.#database = database;
     this.#now = options.now ?? Date.now;
     this.#maxAttempts = options.maxAttempts ?? 8;
+    this.#coins = new SpendableCoins(database, this.#now);
   }
 
   /** Runs `work` in a transaction, again when it lost a deadlock; a Rollback becomes its error. */
@@ -539,57 +542,18 @@ export class VtxoStore {
   }
 
   /** The owner's spendable VTXOs of an asset, as coin selection wants them (not past expiry). */
-  async candidates(owner: string, assetId: string): Promise<Coin[]> {
-    const now = this.#now();
-    const rows = await this.#database.db
-      .selectFrom('vtxos')
-      .select(['vtxo_id', 'amount'])
-      .where('owner_pubkey', '=', owner)
-      .where('asset_id', '=', assetId)
-      .where('status', '=', 'assigned')
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-      .execute();
-    return rows.map((row) => ({ id: row.vtxo_id, amount: toBigInt(row.amount) }));
+  candidates(owner: string, assetId: string): Promise<Coin[]> {
+    return this.#coins.candidates(owner, assetId);
   }
 
-  /**
-   * Coin selection for `owner` paying `target` of `assetId`: the same answer as
-   * selectCoins(candidates(owner, assetId), …), but the common one-input case is one indexed
-   * query (the smallest coin equal to the target or at least target + dust, lowest id) instead
-   * of reading every VTXO of the owner.
-   */
-  async selectInputs(
+  /** Coin selection for `owner` paying `target` of `assetId` (see SpendableCoins.selectInputs). */
+  selectInputs(
     owner: string,
     assetId: string,
     target: bigint,
     options: SelectionOptions,
   ): Promise<Selection> {
-    if (typeof target !== 'bigint' || target <= 0n) {
-      throw new ProtocolError('BELOW_LIMITS', 'amount must be a positive integer');
-    }
-    const now = this.#now();
-    // Two index seeks rather than one OR: an exact match (never change) beats any larger coin,
-    // and otherwise the smallest coin leaving change of at least the dust limit.
-    const spendable = this.#database.db
-      .selectFrom('vtxos')
-      .select(['vtxo_id', 'amount'])
-      .where('owner_pubkey', '=', owner)
-      .where('asset_id', '=', assetId)
-      .where('status', '=', 'assigned')
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
-    const single =
-      (await spendable.where('amount', '=', target).orderBy('vtxo_id').limit(1).executeTakeFirst()) ??
-      (await spendable
-        .where('amount', '>=', target + options.dustLimit)
-        .orderBy('amount')
-        .orderBy('vtxo_id')
-        .limit(1)
-        .executeTakeFirst());
-    if (single) {
-      const amount = toBigInt(single.amount);
-      return { inputs: [{ id: single.vtxo_id, amount }], total: amount, change: amount - target };
-    }
-    return selectCoins(await this.candidates(owner, assetId), target, options);
+    return this.#coins.selectInputs(owner, assetId, target, options);
   }
 
   /**

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectCoins, type Selection } from '../../src/domain/coin-selection.ts';
 import { ProtocolError } from '../../src/domain/error-codes.ts';
@@ -33,6 +35,32 @@ async function codeOrSelection(work: () => unknown): Promise<unknown> {
     if (error instanceof ProtocolError) return error.code;
     throw error;
   }
+}
+
+/** A selection's ids, amounts, total and change, or the error's code and message. */
+async function outcomeOf(work: () => Selection | Promise<Selection>): Promise<unknown> {
+  try {
+    const { inputs, total, change } = await work();
+    return { ids: inputs.map((c) => c.id), amounts: inputs.map((c) => c.amount), total, change };
+  } catch (error) {
+    if (error instanceof ProtocolError) return { code: error.code, message: error.message };
+    throw error;
+  }
+}
+
+/** Counts the rows carrying a vtxo_id that queries return (coin selection reads few ids). */
+function idRowCounter() {
+  const counter = {
+    rows: 0,
+    plugin: {
+      transformQuery: (args: PluginTransformQueryArgs) => args.node,
+      transformResult: async (args: PluginTransformResultArgs) => {
+        counter.rows += args.result.rows.filter((row) => 'vtxo_id' in row).length;
+        return args.result;
+      },
+    } satisfies KyselyPlugin,
+  };
+  return counter;
 }
 
 for (const { kind, skip } of kinds) {
@@ -273,6 +301,106 @@ for (const { kind, skip } of kinds) {
         }
       }
       expect(await codeOf(store.selectInputs(owner, 'gBTC', 2n ** 61n, { dustLimit: 1n }))).toBe(2001);
+    });
+
+    it('selects inputs exactly as selectCoins over the candidates for random coin sets, reading ids only for the coins it picks unless it must read every candidate', async () => {
+      const counter = idRowCounter();
+      const counted = new VtxoStore(
+        { ...database, db: database.db.withPlugin(counter.plugin) },
+        { now: () => clock },
+      );
+      const paths = { fromLargest: 0, everyCandidate: 0 };
+      await fc.assert(
+        fc.asyncProperty(
+          // Up to 300 coins: often more distinct amounts than the first page of 64 holds.
+          fc.array(fc.bigInt({ min: 1n, max: 400n }), { minLength: 20, maxLength: 300, size: 'max' }),
+          fc.boolean(),
+          fc.array(
+            fc.record({
+              permille: fc.integer({ min: 1, max: 1000 }),
+              dustLimit: fc.bigInt({ min: 0n, max: 400n }),
+              maxInputs: fc.option(fc.integer({ min: 1, max: 80 }), { nil: undefined }),
+              maxNodes: fc.option(fc.integer({ min: 1, max: 3000 }), { nil: undefined }),
+            }),
+            { minLength: 4, maxLength: 8 },
+          ),
+          async (amounts, few, payments) => {
+            const owner = hex32();
+            // `few`: 23 amounts, many coins each.
+            await seed(owner, few ? amounts.map((a) => 1n + (a % 23n) * 17n) : amounts);
+            // Not spendable, and large enough to change k if counted: expired, locked, spent,
+            // another asset. Two coins expiring later are spendable.
+            await seed(owner, [5_000n], { expires_at: NOW });
+            await seed(owner, [5_000n], { status: 'pending_spend', locked_by_session: randomUUID() });
+            await seed(owner, [5_000n], { status: 'spent' });
+            await seed(owner, [5_000n], { asset_id: 'gold' });
+            await seed(owner, [7n, 7n], { expires_at: NOW + 60_000 });
+            const coins = await store.candidates(owner, 'gBTC');
+            const balance = coins.reduce((sum, c) => sum + c.amount, 0n);
+            for (const { permille, ...options } of payments) {
+              const target = 1n + (balance * BigInt(permille)) / 1000n; // up to balance + 1: 2001
+              const expected = await outcomeOf(() => selectCoins(coins, target, options));
+              counter.rows = 0;
+              const actual = await outcomeOf(() => counted.selectInputs(owner, 'gBTC', target, options));
+              expect([target, options, actual]).toEqual([target, options, expected]);
+              const picked = (actual as { ids?: string[] }).ids?.length ?? 0;
+              // From the largest amounts: the picked coins' ids, plus at most three single rows.
+              if (counter.rows > picked + 3) paths.everyCandidate++;
+              else if (picked > 1) paths.fromLargest++;
+            }
+          },
+        ),
+        // Shrinking would re-seed hundreds of owners: report the first failure as found.
+        { numRuns: 40, endOnFailure: true },
+      );
+      expect(paths.fromLargest).toBeGreaterThan(20);
+      expect(paths.everyCandidate).toBeGreaterThan(0);
+    });
+
+    it('reads every candidate when a coin far below L may be in the best set, not when one exactly at L pays', async () => {
+      const counter = idRowCounter();
+      const counted = new VtxoStore(
+        { ...database, db: database.db.withPlugin(counter.plugin) },
+        { now: () => clock },
+      );
+      const owner = hex32();
+      await seed(owner, [1_000n, 955n, ...Array.from({ length: 100 }, (_, i) => BigInt(i + 1))]);
+      const options = { dustLimit: 10n };
+      const pay = async () => {
+        counter.rows = 0;
+        const actual = await outcomeOf(() => counted.selectInputs(owner, 'gBTC', 1_950n, options));
+        const coins = await store.candidates(owner, 'gBTC');
+        expect(actual).toEqual(await outcomeOf(() => selectCoins(coins, 1_950n, options)));
+        const { amounts, change } = actual as { amounts: bigint[]; change: bigint };
+        return { amounts, change, idRows: counter.rows };
+      };
+      // k = 2 and L = 1 950 - 1 000 = 950, but 1 000 + 955 leaves 5 < dust and no coin is 950:
+      // the best set takes a third coin, the 5, far below L. Only reading every coin finds it.
+      expect(await pay()).toMatchObject({ amounts: [1_000n, 955n, 5n], change: 10n });
+      expect((await pay()).idRows).toBeGreaterThan(100);
+      // A coin of exactly L: 1 000 + 950 pays exactly, and no other id is read.
+      await seed(owner, [950n]);
+      expect(await pay()).toEqual({ amounts: [1_000n, 950n], change: 0n, idRows: 2 });
+    });
+
+    it('reads every coin >= M one by one: two coins of exactly M pay exactly', async () => {
+      // k = 2, L = 10 000 - 9 000 = 1 000, M = ceil(10 000 / 2) = 5 000. The 70 amounts between
+      // M and the largest fill the first page of amounts, which so ends above M.
+      const owner = hex32();
+      const twins = await seed(owner, [5_000n, 5_000n]);
+      await seed(owner, [
+        9_000n,
+        ...Array.from({ length: 70 }, (_, i) => 5_001n + BigInt(i)),
+        1_500n,
+        1_200n,
+      ]);
+      const coins = await store.candidates(owner, 'gBTC');
+      const options = { dustLimit: 0n };
+      const actual = await store.selectInputs(owner, 'gBTC', 10_000n, options);
+      expect([actual.inputs.map((c) => c.id), actual.change]).toEqual([[...twins].sort(), 0n]);
+      expect(await outcomeOf(async () => actual)).toEqual(
+        await outcomeOf(() => selectCoins(coins, 10_000n, options)),
+      );
     });
 
     it('creates outputs all-or-nothing and never with a zero amount', async () => {
