@@ -93,7 +93,9 @@ async function benchOne(kind: 'sqlite' | 'mariadb'): Promise<Row[]> {
       ['/metrics', gateway.metricsUrl!],
     ];
     const rows: Row[] = [];
-    for (const [name, url] of endpoints.filter(([name]) => !ONLY || ONLY.some((part) => name.includes(part)))) {
+    for (const [name, url] of endpoints.filter(
+      ([name]) => !ONLY || ONLY.some((part) => name.includes(part)),
+    )) {
       const probe = await fetch(url);
       if (!probe.ok) throw new Error(`${name} answered ${probe.status}: ${await probe.text()}`);
       console.log(`${kind}: ${name} for ${SECONDS} s, ${CONNECTIONS} connections …`);

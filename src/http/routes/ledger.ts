@@ -3,12 +3,7 @@
 // Amounts are decimal strings (bigint-safe, never a float); times ISO 8601 UTC.
 import { Type } from 'typebox';
 import { ledgerCheckJson } from '../../ledger/invariant.ts';
-import {
-  InvalidPubkeyError,
-  VTXO_ID_PATTERN,
-  balanceJson,
-  parsePubkey,
-} from '../../ledger/ledger-reads.ts';
+import { InvalidPubkeyError, VTXO_ID_PATTERN, balanceJson, parsePubkey } from '../../ledger/ledger-reads.ts';
 import type { LedgerModule } from '../../ledger/module.ts';
 import { reserveJson } from '../../ledger/reserves.ts';
 import { AssetExistsError, AssetValidationError, type AssetRecord } from '../../ledger/assets.ts';

@@ -25,18 +25,24 @@ export async function up(db: Kysely<unknown>, kind: DialectKind): Promise<void> 
   await sql`insert or ignore into vtxo_owner_versions (owner_pubkey, version)
     select distinct owner_pubkey, 1 from vtxos`.execute(db);
   await sql
-    .raw(`create trigger if not exists vtxos_owner_version_insert after insert on vtxos begin${bump('new.owner_pubkey')}
-  end`)
+    .raw(
+      `create trigger if not exists vtxos_owner_version_insert after insert on vtxos begin${bump('new.owner_pubkey')}
+  end`,
+    )
     .execute(db);
   await sql
-    .raw(`create trigger if not exists vtxos_owner_version_update after update on vtxos begin${bump('new.owner_pubkey')}
+    .raw(
+      `create trigger if not exists vtxos_owner_version_update after update on vtxos begin${bump('new.owner_pubkey')}
     insert into vtxo_owner_versions (owner_pubkey, version) select old.owner_pubkey, 1
       where old.owner_pubkey <> new.owner_pubkey
       on conflict (owner_pubkey) do update set version = version + 1;
-  end`)
+  end`,
+    )
     .execute(db);
   await sql
-    .raw(`create trigger if not exists vtxos_owner_version_delete after delete on vtxos begin${bump('old.owner_pubkey')}
-  end`)
+    .raw(
+      `create trigger if not exists vtxos_owner_version_delete after delete on vtxos begin${bump('old.owner_pubkey')}
+  end`,
+    )
     .execute(db);
 }
