@@ -40,9 +40,13 @@ await waitReady(gateway);
 const relay = gateway.nostr!.embeddedRelayUrl!;
 const gatewayPubkey = gateway.nostr!.core.keys.active.pubkey;
 let setupStarted = performance.now();
-// Each transfer tops sats up from one inventory VTXO (a user VTXO carries dust only) and gives
-// the surplus back as a new one once settled; each funding spends one.
-await addInventory(gateway, 2 * WALLETS + 2 * WALLETS + 200);
+// Each transfer tops sats up from an inventory VTXO (a user VTXO carries dust only) and gives
+// the surplus back as a smaller one, so the inventory wears down by about one VTXO per transfer
+// (the monitor that would refill it is off: its batches would land mid-run); each funding
+// spends one. Enough for every level at up to MAX_RATE ceremonies/s, or the last level runs dry
+// and fails with 5004 (inventory short) instead of measuring anything.
+const MAX_RATE = 60;
+await addInventory(gateway, 4 * WALLETS + Math.ceil(SECONDS * LEVELS.length * MAX_RATE) + 200);
 const secrets = Array.from({ length: WALLETS }, newSecret);
 // Two VTXOs per wallet. A wallet has one transfer in flight at a time and spends its change
 // next, so its own transfers never compete for a VTXO.
