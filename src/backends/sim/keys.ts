@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { hex } from '@scure/base';
+import * as ecc from 'tiny-secp256k1';
 
 export interface SimKey {
   readonly privateKey: Uint8Array;
@@ -31,13 +32,10 @@ export function deriveKey(seed: string, label: string): SimKey {
   return keyFromPrivate(new Uint8Array(candidate));
 }
 
-/** True when `value` is a 32-byte hex x-only key on the curve. */
+/**
+ * True when `value` is a 32-byte hex x-only key on the curve. libsecp256k1 (WASM) checks it in
+ * a few µs; the pure-JS point decoding took ~0.3 ms, on every key of every simulated call.
+ */
 export function isXOnlyKey(value: string): boolean {
-  if (!/^[0-9a-f]{64}$/.test(value)) return false;
-  try {
-    secp256k1.Point.fromHex(`02${value}`);
-    return true;
-  } catch {
-    return false;
-  }
+  return /^[0-9a-f]{64}$/.test(value) && ecc.isXOnlyPoint(hex.decode(value));
 }
