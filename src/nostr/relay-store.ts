@@ -3,7 +3,7 @@
 // the newest per (kind, author[, d]); NIP-40 expired events are not served.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import {
   EventRepository,
   EventUtils,
@@ -28,6 +28,8 @@ const MAX_LIMIT = 1000;
 
 export class SqliteEventRepository extends EventRepository {
   readonly #db: DatabaseSync;
+  /** The fixed statements of upsert, prepared once (preparing cost as much as running them). */
+  readonly #statements = new Map<string, StatementSync>();
 
   constructor(file: string) {
     super();
@@ -44,13 +46,22 @@ export class SqliteEventRepository extends EventRepository {
     return false;
   }
 
+  #prepared(text: string): StatementSync {
+    let statement = this.#statements.get(text);
+    if (!statement) {
+      statement = this.#db.prepare(text);
+      this.#statements.set(text, statement);
+    }
+    return statement;
+  }
+
   upsert(event: Event): EventRepositoryUpsertResult {
     const type = EventUtils.getType(event.kind);
     const d = EventUtils.extractDTagValue(event);
     const db = this.#db;
     db.exec('begin immediate');
     try {
-      if (db.prepare('select 1 from events where id = ?').get(event.id)) {
+      if (this.#prepared('select 1 from events where id = ?').get(event.id)) {
         db.exec('commit');
         return { isDuplicate: true };
       }
@@ -68,11 +79,11 @@ export class SqliteEventRepository extends EventRepository {
           return { isDuplicate: true };
         }
         for (const o of older) {
-          db.prepare('delete from tags where event_id = ?').run(o.id);
-          db.prepare('delete from events where id = ?').run(o.id);
+          this.#prepared('delete from tags where event_id = ?').run(o.id);
+          this.#prepared('delete from events where id = ?').run(o.id);
         }
       }
-      db.prepare(
+      this.#prepared(
         'insert into events (id, pubkey, kind, created_at, d_tag, expires_at, json) values (?, ?, ?, ?, ?, ?, ?)',
       ).run(
         event.id,
@@ -83,7 +94,7 @@ export class SqliteEventRepository extends EventRepository {
         EventUtils.extractExpirationTimestamp(event),
         JSON.stringify(event),
       );
-      const insertTag = db.prepare('insert into tags (event_id, name, value) values (?, ?, ?)');
+      const insertTag = this.#prepared('insert into tags (event_id, name, value) values (?, ?, ?)');
       for (const tag of event.tags) {
         if (tag[0]?.length === 1 && typeof tag[1] === 'string') insertTag.run(event.id, tag[0], tag[1]);
       }
@@ -134,6 +145,7 @@ export class SqliteEventRepository extends EventRepository {
   }
 
   async destroy(): Promise<void> {
+    this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
   }
 }
