@@ -4,8 +4,11 @@ import {
   fewestInputs,
   selectAmounts,
   selectCoins,
+  selectFromPrefix,
   splitAmounts,
+  type AmountSelection,
   type Coin,
+  type FrontierHit,
   type PartialAmounts,
   type SelectionOptions,
 } from './coin-selection.ts';
@@ -355,6 +358,178 @@ describe('selectAmounts over the largest coins', () => {
     expect(select([4n, 3n, 3n], { distinctFrom: 3 })).not.toThrow();
     expect(select([4n, 3n], { omittedBelow: 4n })).toThrow(RangeError);
     expect(codeOf(select([2n, 1n]))).toBe(2001);
+  });
+});
+
+/** Descending amounts as (amount, count) groups, largest first. */
+function groupsOf(amounts: readonly bigint[]): [bigint, number][] {
+  const groups: [bigint, number][] = [];
+  for (const a of [...amounts].sort(desc)) {
+    const last = groups.at(-1);
+    if (last && last[0] === a) last[1]++;
+    else groups.push([a, 1]);
+  }
+  return groups;
+}
+/** The coins of the first `taken` groups, one amount per coin. */
+const prefixOf = (groups: readonly [bigint, number][], taken: number) =>
+  BigInt64Array.from(groups.slice(0, taken).flatMap(([a, c]) => Array<bigint>(c).fill(a)));
+/** selectFromPrefix's answer or hit, or the error's code and message. */
+function overPrefix(
+  work: () => AmountSelection | FrontierHit,
+): AmountSelection | FrontierHit | { code: number; message: string } {
+  try {
+    return work();
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    return { code: error.code, message: error.message };
+  }
+}
+/** The smallest amount >= v, or null: what an index seek answers. */
+const ceilIn = (amounts: readonly bigint[]) => (v: bigint) =>
+  amounts.reduce<bigint | null>((best, a) => (a >= v && (best === null || a < best) ? a : best), null);
+
+describe('selectFromPrefix: the search over the largest coins with the frontier check', () => {
+  const amountsArb = fc.array(fc.bigInt({ min: 1n, max: 40n }), { minLength: 2, maxLength: 90, size: 'max' });
+  const optionsArb = fc.record({
+    dustLimit: fc.bigInt({ min: 0n, max: 8n }),
+    maxInputs: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
+    maxNodes: fc.option(fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 400 })), {
+      nil: undefined,
+    }),
+  });
+
+  it('answers exactly as selectCoins over every coin, or says what it needs (one prefix, one partial oracle)', () => {
+    const seen = { answeredShort: 0, answeredBelow: 0, readMore: 0, lookup: 0 };
+    fc.assert(
+      fc.property(
+        amountsArb,
+        fc.integer({ min: 1, max: 1000 }),
+        optionsArb,
+        fc.nat(),
+        fc.constantFrom('none', 'all', 'some'),
+        (amounts, permille, options, cutSeed, knows) => {
+          const coins = amounts.map((amount, i) => ({ id: `c${i}`, amount }));
+          const target = 1n + (amounts.reduce((a, b) => a + b, 0n) * BigInt(permille)) / 1000n;
+          const groups = groupsOf(amounts);
+          const taken = cutSeed % (groups.length + 1);
+          const largest = prefixOf(groups, taken);
+          const ceil = ceilIn(amounts);
+          const known = (v: bigint) =>
+            knows === 'all' || (knows === 'some' && v % 3n !== 0n) ? ceil(v) : undefined;
+          const complete = taken === groups.length;
+          const answer = overPrefix(() => selectFromPrefix(largest, target, options, complete, known));
+          if ('readMore' in answer) {
+            expect(complete).toBe(false);
+            seen.readMore++;
+          } else if ('lookup' in answer) {
+            expect([complete, known(answer.lookup)]).toEqual([false, undefined]);
+            seen.lookup++;
+          } else {
+            expect(answer).toEqual(overAll(coins, target, options));
+            if (!complete) seen.answeredShort++;
+            const lowest = largest.at(-1);
+            if (!complete && 'amounts' in answer && answer.amounts.some((a) => a < lowest!)) {
+              seen.answeredBelow++;
+            }
+          }
+        },
+      ),
+      { numRuns: 4000 },
+    );
+    expect(seen.answeredShort).toBeGreaterThan(200);
+    expect(seen.answeredBelow).toBeGreaterThan(20);
+    expect(seen.readMore).toBeGreaterThan(200);
+    expect(seen.lookup).toBeGreaterThan(100);
+  });
+
+  it('reaches selectCoins over every coin, reading more and looking up as asked', () => {
+    let shortAnswers = 0;
+    fc.assert(
+      fc.property(
+        amountsArb,
+        fc.integer({ min: 1, max: 1000 }),
+        optionsArb,
+        fc.integer({ min: 1, max: 5 }),
+        (amounts, permille, options, step) => {
+          const coins = amounts.map((amount, i) => ({ id: `c${i}`, amount }));
+          const target = 1n + (amounts.reduce((a, b) => a + b, 0n) * BigInt(permille)) / 1000n;
+          const groups = groupsOf(amounts);
+          const ceil = ceilIn(amounts);
+          const known = new Map<bigint, bigint | null>();
+          let taken = 1;
+          for (;;) {
+            const complete = taken >= groups.length;
+            const answer = overPrefix(() =>
+              selectFromPrefix(prefixOf(groups, taken), target, options, complete, (v) => known.get(v)),
+            );
+            if ('readMore' in answer) taken += step;
+            else if ('lookup' in answer) known.set(answer.lookup, ceil(answer.lookup));
+            else {
+              expect(answer).toEqual(overAll(coins, target, options));
+              if (!complete) shortAnswers++;
+              return;
+            }
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    expect(shortAnswers).toBeGreaterThan(500);
+  });
+
+  it('reads more when the fallback (budget spent before any valid set) would go past the prefix', () => {
+    // 10 + 6 leaves 3 < dust 8; 10 + 6 + 5 leaves 8. With the budget gone at once, the fallback
+    // tries the m - 1 largest plus a last input for m = 2, 3: m = 3 takes a coin below the prefix.
+    const coins = [10n, 6n, 5n].map((amount, i) => ({ id: `c${i}`, amount }));
+    for (const maxInputs of [2, 3, 4, undefined]) {
+      for (let maxNodes = 1; maxNodes <= 6; maxNodes++) {
+        const options = { dustLimit: 8n, maxInputs, maxNodes };
+        const answer = outcome(() => {
+          const r = selectFromPrefix(
+            BigInt64Array.from([10n, 6n]),
+            13n,
+            options,
+            false,
+            ceilIn([10n, 6n, 5n]),
+          );
+          return 'amounts' in r ? r : undefined;
+        });
+        if (answer !== undefined) expect([options, answer]).toEqual([options, overAll(coins, 13n, options)]);
+      }
+    }
+    expect(overAll(coins, 13n, { dustLimit: 8n, maxInputs: 3, maxNodes: 1 })).toEqual({
+      amounts: [10n, 6n, 5n],
+      change: 8n,
+    });
+  });
+
+  it('runs out of budget at the same step as over every coin', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.bigInt({ min: 1n, max: 20n }), { minLength: 8, maxLength: 40, size: 'max' }),
+        fc.integer({ min: 100, max: 900 }),
+        fc.bigInt({ min: 0n, max: 4n }),
+        fc.nat(),
+        (amounts, permille, dustLimit, cutSeed) => {
+          const coins = amounts.map((amount, i) => ({ id: `c${i}`, amount }));
+          const target = 1n + (amounts.reduce((a, b) => a + b, 0n) * BigInt(permille)) / 1000n;
+          const groups = groupsOf(amounts);
+          const taken = 1 + (cutSeed % groups.length);
+          const largest = prefixOf(groups, taken);
+          for (let maxNodes = 1; maxNodes <= 80; maxNodes++) {
+            const options = { dustLimit, maxNodes };
+            const answer = outcome(() => {
+              const r = selectFromPrefix(largest, target, options, false, ceilIn(amounts));
+              return 'amounts' in r ? r : undefined;
+            });
+            if (answer !== undefined)
+              expect([maxNodes, answer]).toEqual([maxNodes, overAll(coins, target, options)]);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

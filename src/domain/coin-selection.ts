@@ -32,6 +32,8 @@
 //    amount. It returns exactly selectCoins's answer over all the coins whenever the k largest
 //    (with the cheapest valid last one) pay the target validly, and otherwise says it cannot
 //    (the argument is at selectAmounts). The objective and the bounds do not change.
+// 5. selectFromPrefix is the same search again over the largest coins alone, with a frontier
+//    check: it answers only when no step needed a coin below them (else it says what it needs).
 import { ProtocolError } from './error-codes.ts';
 
 export interface Coin {
@@ -95,7 +97,7 @@ export function selectCoins<C extends Coin>(
 
   // Pass 2: branch and bound over the amounts, largest first. Equal amounts are
   // interchangeable here; which coin of an amount is used is settled afterwards (lowest id).
-  const chosen = search(all.subarray(0, n).sort().reverse(), target, opts, undefined)!;
+  const chosen = search(all.subarray(0, n).sort().reverse(), target, opts, undefined) as AmountSelection;
   return {
     inputs: pickCoins(candidates, chosen.amounts),
     total: target + chosen.change,
@@ -227,7 +229,66 @@ export function selectAmounts(
     throw new RangeError('a coin left out must not be larger than a coin given');
   }
   const whole = omittedBelow === undefined && distinctFrom === amounts.length;
-  return search(amounts, target, opts, whole ? undefined : { omittedBelow, distinctFrom });
+  return search(amounts, target, opts, whole ? undefined : { omittedBelow, distinctFrom }) as
+    AmountSelection | undefined;
+}
+
+/**
+ * Why selectFromPrefix gave no answer: the search needed more than it was given. `readMore`:
+ * coins below the prefix (as inputs it may branch on, in a sum, or the end of a loop);
+ * `lookup`: the smallest coin amount >= this value, over all the owner's coins, which `ceil`
+ * did not know yet.
+ */
+export type FrontierHit = { readonly readMore: true } | { readonly lookup: bigint };
+
+/**
+ * selectCoins over amounts alone, given only the largest coins: the same answer (amounts and
+ * change, or the error thrown, budget-bound answers included) or a FrontierHit, never a
+ * different answer.
+ *
+ * `largest`: the owner's largest coins, one amount per coin, descending, each > 0, with every
+ * coin of each amount it holds (so every coin not given is below its last amount) and summing
+ * to at least the target; or every coin. `complete`: it is every coin. `ceil(v)`: the smallest
+ * amount of any of the owner's coins >= v, null if none, undefined if not known (the search then
+ * asks for it: a `lookup` hit).
+ *
+ * Why an answer is exact (the frontier check). The search over the whole list reads it only
+ * through: its entries at an index (the branching loop, the fallback), sums of runs of them
+ * (topSum, prefix), the end of the array (a loop that runs out), and last-input lookups (the
+ * cheapest coin from an index on that is exactly the need or leaves change >= dust). Over the
+ * prefix the search is the same code, and it marks a hit, and stops, at the first step whose
+ * outcome could differ over the whole list:
+ * - an entry at an index >= the prefix length: only the loop (which stops at the end of the
+ *   prefix: a hit, for over every coin it would go on) and the fallback (a hit when it would
+ *   go past the prefix) step by index, and both check it;
+ * - a run sum that reaches past the prefix end, unless the part within the prefix already
+ *   reaches what is compared with it (then so does the longer run: the outcome is the same);
+ * - a lookup whose binary search over the prefix ends at the prefix end: the answer may be a
+ *   coin below it. It is answered by `ceil` instead (exactly, as the amount, see lastInput),
+ *   or, when `ceil` does not know, a hit. A binary search that ends inside the prefix sees the
+ *   same entries as over the whole list (the prefix is the whole list's start) and gives the
+ *   same index.
+ * The first step marked would be the first to differ; with none marked, each step read what
+ * it reads over every coin, so it took the same branch and counted the same nodes, and the
+ * answer (or error, or budget cut) is the same. k (fewestInputs) is the whole list's too: the
+ * prefix reaches the target. The search keeps chosen amounts, not indices, so a last input
+ * found below the prefix is recorded by its amount, as the whole list's index would map to.
+ */
+export function selectFromPrefix(
+  largest: BigInt64Array,
+  target: bigint,
+  opts: SelectionOptions,
+  complete: boolean,
+  ceil: (value: bigint) => bigint | null | undefined,
+): AmountSelection | FrontierHit {
+  checkSelection(target, opts);
+  for (let i = 0; i < largest.length; i++) {
+    const value = largest[i]!;
+    if (value <= 0n || (i > 0 && value > largest[i - 1]!)) {
+      throw new RangeError('amounts must be positive and in descending order');
+    }
+  }
+  return search(largest, target, opts, undefined, complete ? undefined : ceil)!;
 }
 
 /**
@@ -240,15 +301,26 @@ function search(
   target: bigint,
   opts: SelectionOptions,
   partial: { readonly omittedBelow: bigint | undefined; readonly distinctFrom: number } | undefined,
-): AmountSelection | undefined {
+  frontier?: (value: bigint) => bigint | null | undefined,
+): AmountSelection | FrontierHit | undefined {
   const { dustLimit } = opts;
   const maxInputs = opts.maxInputs ?? Number.MAX_SAFE_INTEGER;
   const n = amount.length;
   const prefix: bigint[] = new Array<bigint>(n + 1);
   prefix[0] = 0n;
   for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + amount[i]!;
-  /** Sum of the m largest coins from index i on. */
-  const topSum = (i: number, m: number) => prefix[Math.min(n, i + m)]! - prefix[i]!;
+  /** With `frontier` (selectFromPrefix): the first step that needed more than the prefix. */
+  let hit: FrontierHit | undefined;
+  const readMore: FrontierHit = { readMore: true };
+  /**
+   * Whether the m largest coins from index i on sum to at least `need`. Over a prefix, a run
+   * past its end that falls short within it is a hit (the coins below might make up the rest).
+   */
+  const reaches = (i: number, m: number, need: bigint): boolean => {
+    const enough = prefix[Math.min(n, i + m)]! - prefix[i]! >= need;
+    if (!enough && frontier && i + m > n) hit ??= readMore;
+    return enough;
+  };
   /** First index >= from whose amount is <= value (n if none). */
   const firstAtMost = (from: number, value: bigint) => {
     let lo = from;
@@ -260,22 +332,47 @@ function search(
     }
     return lo;
   };
-  /** The cheapest valid last input from index i for the remaining need, or -1. */
-  const lastInput = (i: number, need: bigint): number => {
+  /**
+   * Over a prefix: the smallest coin below the prefix (all of them are below its last amount)
+   * that is >= value, null if none; undefined after marking a hit when `frontier` does not know.
+   */
+  const below = (value: bigint): bigint | null | undefined => {
+    const found = frontier!(value);
+    if (found === undefined) {
+      hit ??= { lookup: value };
+      return undefined;
+    }
+    return found !== null && (n === 0 || found < amount[n - 1]!) ? found : null;
+  };
+  /** The amount of the cheapest valid last input from index i for the remaining need, or 0n. */
+  const lastInput = (i: number, need: bigint): bigint => {
     if (need > 0n) {
       const exact = firstAtMost(i, need);
-      if (exact < n && amount[exact] === need) return exact;
+      if (exact < n && amount[exact] === need) return need;
+      // Over a prefix: every entry from i on is above the need; a coin below may equal it.
+      if (exact === n && frontier) {
+        const found = below(need);
+        if (found === undefined) return 0n;
+        if (found === need) return need;
+      }
     }
     // Coins >= need + dust form a prefix (from i); take the smallest of them, lowest id.
     const boundary = firstAtMost(i, need + dustLimit - 1n);
-    if (boundary - 1 < i) return -1;
-    return firstAtMost(i, amount[boundary - 1]!);
+    // Over a prefix: every entry from i on is valid; a coin below may be valid and cheaper.
+    if (boundary === n && frontier) {
+      const found = below(need + dustLimit);
+      if (found === undefined) return 0n;
+      if (found !== null) return found;
+    }
+    if (boundary - 1 < i) return 0n;
+    return amount[boundary - 1]!;
   };
 
   // No set has fewer inputs than the k largest coins need; with no change too, nothing beats it.
   const least = fewestInputs(amount, target);
   if (!least) {
     if (partial) return undefined;
+    if (frontier) return readMore;
     throw new ProtocolError('INSUFFICIENT_BALANCE');
   }
   const fewest = least.count;
@@ -292,7 +389,8 @@ function search(
   // The best single input (selectCoins found it in its first pass: then none is left here).
   // With k = 1 every coin >= target is in `amount`, with k > 1 no coin is.
   const one = lastInput(0, target);
-  if (one >= 0) return { amounts: [amount[one]!], change: amount[one]! - target };
+  if (hit) return hit;
+  if (one > 0n) return { amounts: [one], change: one - target };
   if (maxInputs < 2) {
     throw new ProtocolError('BELOW_LIMITS', `no single VTXO pays ${target} with valid change`);
   }
@@ -301,11 +399,12 @@ function search(
     throw new ProtocolError('BELOW_LIMITS', `paying ${target} needs more than ${maxInputs} inputs`);
   }
   // The greedy k-set (the search's first path) is invalid: the answer may lie below the floor.
-  if (partial && lastInput(fewest - 1, least.floor) < 0) return undefined;
+  if (partial && lastInput(fewest - 1, least.floor) === 0n) return undefined;
 
   let bestCount = maxInputs; // no set may use more inputs than this
   let bestChange = -1n;
-  let bestSet: number[] | undefined;
+  let bestSet: number[] | undefined; // the indices of all inputs but the last
+  let bestLast = 0n; // the last input's amount
   const path: number[] = [];
   let nodes = 0;
   const maxNodes = opts.maxNodes ?? DEFAULT_MAX_NODES;
@@ -313,18 +412,20 @@ function search(
 
   // Invariant: the inputs on `path` sum to `sum` and do not yet pay the target validly.
   const branch = (i: number, sum: bigint): void => {
-    if (++nodes > maxNodes || path.length >= MAX_DEPTH || optimal()) return;
+    if (++nodes > maxNodes || path.length >= MAX_DEPTH || optimal() || hit) return;
     let room = bestCount - path.length - (bestChange === 0n ? 1 : 0); // inputs we may still add
     if (room <= 0) return;
     // The best set finishing with exactly one more input, by binary search.
     const last = lastInput(i, target - sum);
-    if (last >= 0) {
-      const change = sum + amount[last]! - target;
+    if (hit) return;
+    if (last > 0n) {
+      const change = sum + last - target;
       const count = path.length + 1;
       if (!bestSet || count < bestCount || (count === bestCount && change < bestChange)) {
         bestCount = count;
         bestChange = change;
-        bestSet = [...path, last];
+        bestSet = [...path];
+        bestLast = last;
       }
     }
     // Sets with two or more further inputs: choose the next (non-last) one.
@@ -336,34 +437,43 @@ function search(
       if (j > i && amount[j] === amount[j - 1]) continue;
       // Even the largest coins from j on cannot reach the target in the room left: stop,
       // later j only have smaller coins.
-      if (sum + topSum(j, room) < target) return;
+      if (!reaches(j, room, target - sum)) return;
       const next = sum + amount[j]!;
       // Already valid with j as the last input: lastInput covered that, more only adds inputs.
       if (next >= target && (next - target === 0n || next - target >= dustLimit)) continue;
       path.push(j);
       branch(j + 1, next);
       path.pop();
+      if (hit) return;
     }
+    // Over a prefix, the loop would go on below it: a hit.
+    if (frontier) hit ??= readMore;
     // Over all the coins the loop would go on to the first one left out (below the floor),
     // count that node and stop there (see selectAmounts): count it here too.
     if (tail) nodes++;
   };
   branch(0, 0n);
+  if (hit) return hit;
 
   if (!bestSet) {
     // The budget or the depth ran out before any valid set: the m - 1 largest coins plus the
     // cheapest valid last one, for the smallest m that has one. Iterative, O(n log n) at worst.
     for (let m = fewest; m <= Math.min(n, maxInputs); m++) {
-      const j = lastInput(m - 1, target - prefix[m - 1]!);
-      if (j >= 0) {
-        bestSet = [...Array.from({ length: m - 1 }, (_, i) => i), j];
-        bestChange = prefix[m - 1]! + amount[j]! - target;
+      const last = lastInput(m - 1, target - prefix[m - 1]!);
+      if (hit) return hit;
+      if (last > 0n) {
+        bestSet = Array.from({ length: m - 1 }, (_, i) => i);
+        bestLast = last;
+        bestChange = prefix[m - 1]! + last - target;
         break;
       }
     }
+    // Over a prefix, the loop would go on below it.
+    if (!bestSet && frontier && n < maxInputs) return readMore;
   }
   if (!bestSet) {
-    const enough = topSum(0, maxInputs) >= target;
+    const enough = reaches(0, maxInputs, target);
+    if (hit) return hit;
     throw new ProtocolError(
       'BELOW_LIMITS',
       enough
@@ -371,7 +481,7 @@ function search(
         : `paying ${target} needs more than ${maxInputs} inputs`,
     );
   }
-  return { amounts: bestSet.map((j) => amount[j]!), change: bestChange };
+  return { amounts: [...bestSet.map((j) => amount[j]!), bestLast], change: bestChange };
 }
 
 /**

@@ -1,11 +1,14 @@
 // Coin selection's reads of the ledger: an owner's spendable VTXOs of one asset (`assigned`,
 // not past expiry), and selectInputs, which answers as selectCoins over all of them would
 // without reading them all. Read-only; VtxoStore, the only writer of VTXOs, hands it out.
+import { performance } from 'node:perf_hooks';
 import {
   checkSelection,
   fewestInputs,
   selectAmounts,
   selectCoins,
+  selectFromPrefix,
+  type AmountSelection,
   type Coin,
   type Selection,
   type SelectionOptions,
@@ -16,10 +19,16 @@ import { toBigInt } from '../store/values.ts';
 export class SpendableCoins {
   readonly #database: Database;
   readonly #now: () => number;
+  readonly #prefixSearchBudgetMs: number;
 
-  constructor(database: Database, now: () => number = Date.now) {
+  constructor(
+    database: Database,
+    now: () => number = Date.now,
+    prefixSearchBudgetMs = PREFIX_SEARCH_BUDGET_MS,
+  ) {
     this.#database = database;
     this.#now = now;
+    this.#prefixSearchBudgetMs = prefixSearchBudgetMs;
   }
 
   /** The owner's spendable VTXOs of an asset, as coin selection wants them (not past expiry). */
@@ -33,11 +42,14 @@ export class SpendableCoins {
    * the search budget runs out — without reading every VTXO of the owner. The one-input case is
    * one indexed query (the smallest coin equal to the target or at least target + dust, lowest
    * id). Otherwise amounts are read from the selection index, grouped by amount (no ids): the
-   * largest until they pay the target (which gives k, L and M, see fewestInputs), every coin
-   * >= M one by one, each other amount >= L once; selectAmounts runs the search over them (a
-   * coin below L is in no fewest-input set), and only the chosen coins' ids are read. When
-   * selectAmounts cannot tell without the smaller coins (the k largest with the cheapest last
-   * one leave change below dust), every candidate is read as before.
+   * largest, in growing pages, until they pay the target (which gives k, L and M, see
+   * fewestInputs); the search runs over them with the frontier check (selectFromPrefix), which
+   * answers only when it ran as over every coin, else asks for the smallest amount >= a value
+   * (one index seek) or for the next page. Once every coin >= M is read and it still needs
+   * more: every coin >= M one by one, each other amount >= L once, and selectAmounts (a coin
+   * below L is in no fewest-input set). Only the chosen coins' ids are read. When selectAmounts
+   * cannot tell without the smaller coins (the k largest with the cheapest last one leave
+   * change below dust), every candidate is read as before.
    */
   async selectInputs(
     owner: string,
@@ -151,10 +163,41 @@ export class SpendableCoins {
     };
     // 1. The largest amounts, in growing pages, until they pay the target: k, L and M.
     let exhausted = false; // every coin is in `groups`
-    for (let limit = 64; sum < target && !exhausted; limit *= 8) {
+    let limit = 64;
+    for (; sum < target && !exhausted; limit *= 4) {
       exhausted = (await readOn({ limit })) < limit;
     }
     const least = fewestInputs(expand(groups), target);
+    // The search over the coins read so far, with the frontier check (selectFromPrefix): it
+    // answers only when it never needed a coin below them. It may ask for the smallest amount
+    // >= some value (a last input below them: one index seek each; amounts are integers, so the
+    // smallest positive one >= max(value, 1)), or for more coins (the next, larger page), until
+    // every coin >= M is read; then the reads of steps 2 to 4 below.
+    const ceilings = new Map<bigint, bigint | null>();
+    // Each seek or page reruns the search from the start: when the search roams far below the
+    // largest coins (no exact set, a long budget-bound run), these reruns could cost more than
+    // the range reads below. Both paths give the same answer, so past a small budget of time
+    // the range reads take over: the worst case stays the range reads' plus this budget.
+    const giveUpAt = performance.now() + this.#prefixSearchBudgetMs;
+    for (let lookups = 0; least && !exhausted && lookups <= MAX_LOOKUPS;) {
+      if (performance.now() > giveUpAt) break;
+      const answer = selectFromPrefix(expand(groups), target, options, false, (v) => ceilings.get(v));
+      if ('amounts' in answer) return this.#resolve(owner, assetId, now, target, answer, groups);
+      if ('lookup' in answer) {
+        lookups++;
+        const row = await this.#spendable(owner, assetId, now)
+          .select('amount')
+          .where('amount', '>=', answer.lookup > 1n ? answer.lookup : 1n)
+          .orderBy('amount')
+          .limit(1)
+          .executeTakeFirst();
+        ceilings.set(answer.lookup, row ? toBigInt(row.amount) : null);
+        continue;
+      }
+      if (groups.at(-1)!.amount <= least.branchFloor) break;
+      exhausted = (await readOn({ limit })) < limit;
+      limit *= 4;
+    }
     let distinct: bigint[] = [];
     let omittedBelow: bigint | undefined;
     // (A short balance has no k: every coin was read, and selectAmounts fails as selectCoins does.)
@@ -183,8 +226,18 @@ export class SpendableCoins {
     amounts.set(exact);
     amounts.set(distinct, exact.length);
     const chosen = selectAmounts(amounts, target, options, { omittedBelow, distinctFrom: exact.length });
-    if (!chosen) return undefined;
-    // 5. The coins: for each chosen amount, the lowest ids holding it (as selectCoins picks).
+    return chosen && this.#resolve(owner, assetId, now, target, chosen, groups);
+  }
+
+  /** 5. The coins: for each chosen amount, the lowest ids holding it (as selectCoins picks). */
+  async #resolve(
+    owner: string,
+    assetId: string,
+    now: number,
+    target: bigint,
+    chosen: AmountSelection,
+    groups: readonly AmountGroup[],
+  ): Promise<Selection | undefined> {
     const inputs = await this.#coinsFor(owner, assetId, now, chosen.amounts, groups);
     return inputs && { inputs, total: target + chosen.change, change: chosen.change };
   }
@@ -225,6 +278,14 @@ export class SpendableCoins {
     );
   }
 }
+
+/**
+ * Index seeks selectInputs makes for last inputs below the coins read one by one, before it
+ * reads the ranges of steps 2 to 4 instead (each seek costs a rerun of the search).
+ */
+const MAX_LOOKUPS = 256;
+/** Time selectInputs spends on the prefix search (seeks, pages, reruns) before the range reads. */
+const PREFIX_SEARCH_BUDGET_MS = 10;
 
 /** Coins of one amount: how many the owner has (coin selection reads amounts grouped). */
 interface AmountGroup {

@@ -91,6 +91,11 @@ export interface VtxoStoreOptions {
   readonly now?: () => number;
   /** Attempts for a transaction that lost a lock conflict (default 8). */
   readonly maxAttempts?: number;
+  /**
+   * Time coin selection may spend on its prefix search before the range reads (default 10 ms,
+   * see SpendableCoins). Both give the same answer; tests that check which path ran lift it.
+   */
+  readonly prefixSearchBudgetMs?: number;
 }
 
 type Trx = Transaction<Schema>;
@@ -170,7 +175,7 @@ export class VtxoStore {
     this.#database = database;
     this.#now = options.now ?? Date.now;
     this.#maxAttempts = options.maxAttempts ?? 8;
-    this.#coins = new SpendableCoins(database, this.#now);
+    this.#coins = new SpendableCoins(database, this.#now, options.prefixSearchBudgetMs);
   }
 
   /** Runs `work` in a transaction, again when it lost a deadlock; a Rollback becomes its error. */

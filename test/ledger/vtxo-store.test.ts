@@ -48,12 +48,32 @@ async function outcomeOf(work: () => Selection | Promise<Selection>): Promise<un
   }
 }
 
-/** Counts the rows carrying a vtxo_id that queries return (coin selection reads few ids). */
+/**
+ * Counts the rows carrying a vtxo_id that queries return (coin selection reads few ids), and
+ * the reads of selectInputs by kind: pages of amounts (grouped, limited), seeks for one amount,
+ * and the ranges it reads when the frontier check gives up (grouped unlimited, or distinct).
+ */
 function idRowCounter() {
   const counter = {
     rows: 0,
+    pages: 0,
+    seeks: 0,
+    ranges: 0,
+    reset() {
+      counter.rows = counter.pages = counter.seeks = counter.ranges = 0;
+    },
     plugin: {
-      transformQuery: (args: PluginTransformQueryArgs) => args.node,
+      transformQuery: (args: PluginTransformQueryArgs) => {
+        const node = args.node;
+        if (node.kind === 'SelectQueryNode') {
+          if (node.groupBy) {
+            if (node.limit) counter.pages++;
+            else counter.ranges++;
+          } else if (node.frontModifiers?.length) counter.ranges++;
+          else if (node.limit && node.orderBy && node.selections?.length === 1) counter.seeks++;
+        }
+        return node;
+      },
       transformResult: async (args: PluginTransformResultArgs) => {
         counter.rows += args.result.rows.filter((row) => 'vtxo_id' in row).length;
         return args.result;
@@ -61,6 +81,21 @@ function idRowCounter() {
     } satisfies KyselyPlugin,
   };
   return counter;
+}
+
+/** How many pages of amounts (64, 256, … groups) selectInputs reads before they reach the target. */
+function pagesToReach(coins: readonly { amount: bigint }[], target: bigint): number {
+  const amounts = [...new Set(coins.map((c) => c.amount))].sort((a, b) => (a > b ? -1 : 1));
+  const total = (a: bigint) => coins.reduce((sum, c) => (c.amount === a ? sum + a : sum), 0n);
+  let sum = 0n;
+  let read = 0;
+  let pages = 0;
+  for (let limit = 64; sum < target && read < amounts.length; limit *= 4) {
+    for (const a of amounts.slice(read, read + limit)) sum += total(a);
+    read += limit;
+    pages++;
+  }
+  return pages;
 }
 
 for (const { kind, skip } of kinds) {
@@ -307,27 +342,46 @@ for (const { kind, skip } of kinds) {
       const counter = idRowCounter();
       const counted = new VtxoStore(
         { ...database, db: database.db.withPlugin(counter.plugin) },
-        { now: () => clock },
+        // No time limit on the prefix search: which path runs must not depend on the machine.
+        { now: () => clock, prefixSearchBudgetMs: Infinity },
       );
-      const paths = { fromLargest: 0, everyCandidate: 0 };
+      const paths = {
+        fromLargest: 0,
+        everyCandidate: 0,
+        prefixOnePage: 0,
+        prefixMorePages: 0,
+        prefixSeeks: 0,
+        ranges: 0,
+      };
       await fc.assert(
         fc.asyncProperty(
           // Up to 300 coins: often more distinct amounts than the first page of 64 holds.
           fc.array(fc.bigInt({ min: 1n, max: 400n }), { minLength: 20, maxLength: 300, size: 'max' }),
-          fc.boolean(),
+          fc.constantFrom('spread', 'few', 'narrow'),
           fc.array(
             fc.record({
               permille: fc.integer({ min: 1, max: 1000 }),
               dustLimit: fc.bigInt({ min: 0n, max: 400n }),
               maxInputs: fc.option(fc.integer({ min: 1, max: 80 }), { nil: undefined }),
-              maxNodes: fc.option(fc.integer({ min: 1, max: 3000 }), { nil: undefined }),
+              maxNodes: fc.option(
+                fc.oneof(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 3000 })),
+                {
+                  nil: undefined,
+                },
+              ),
             }),
             { minLength: 4, maxLength: 8 },
           ),
-          async (amounts, few, payments) => {
+          async (amounts, shape, payments) => {
             const owner = hex32();
-            // `few`: 23 amounts, many coins each.
-            await seed(owner, few ? amounts.map((a) => 1n + (a % 23n) * 17n) : amounts);
+            // `few`: 23 amounts, many coins each. `narrow`: all between 601 and 1 000, mostly
+            // distinct: many inputs, searches that go past the first page of amounts.
+            const shaped = {
+              spread: amounts,
+              few: amounts.map((a) => 1n + (a % 23n) * 17n),
+              narrow: amounts.map((a) => 600n + a),
+            }[shape];
+            await seed(owner, shaped);
             // Not spendable, and large enough to change k if counted: expired, locked, spent,
             // another asset. Two coins expiring later are spendable.
             await seed(owner, [5_000n], { expires_at: NOW });
@@ -340,33 +394,44 @@ for (const { kind, skip } of kinds) {
             for (const { permille, ...options } of payments) {
               const target = 1n + (balance * BigInt(permille)) / 1000n; // up to balance + 1: 2001
               const expected = await outcomeOf(() => selectCoins(coins, target, options));
-              counter.rows = 0;
+              counter.reset();
               const actual = await outcomeOf(() => counted.selectInputs(owner, 'gBTC', target, options));
               expect([target, options, actual]).toEqual([target, options, expected]);
               const picked = (actual as { ids?: string[] }).ids?.length ?? 0;
               // From the largest amounts: the picked coins' ids, plus at most three single rows.
               if (counter.rows > picked + 3) paths.everyCandidate++;
               else if (picked > 1) paths.fromLargest++;
+              // Answered by the frontier-checked search (no ranges read): after the pages that
+              // reach the target, or after more that it asked for; with seeks below them.
+              if (picked > 1 && counter.ranges === 0 && counter.rows <= picked + 3) {
+                if (counter.pages > pagesToReach(coins, target)) paths.prefixMorePages++;
+                else paths.prefixOnePage++;
+                if (counter.seeks > 0) paths.prefixSeeks++;
+              }
+              if (counter.ranges > 0) paths.ranges++;
             }
           },
         ),
         // Shrinking would re-seed hundreds of owners: report the first failure as found.
         { numRuns: 40, endOnFailure: true },
       );
+      // Typically (40 runs): fromLargest ~130, prefixOnePage ~125, prefixSeeks ~30, and a few
+      // each of prefixMorePages, ranges and everyCandidate: those three have their own tests.
       expect(paths.fromLargest).toBeGreaterThan(20);
-      expect(paths.everyCandidate).toBeGreaterThan(0);
+      expect(paths.prefixOnePage).toBeGreaterThan(20);
+      expect(paths.prefixSeeks).toBeGreaterThan(5);
     });
 
-    it('reads every candidate when a coin far below L may be in the best set, not when one exactly at L pays', async () => {
+    it('finds a coin far below L by an index seek, reads every candidate when the search needs more than every coin >= M and the greedy k-set is invalid, and neither when one exactly at L pays', async () => {
       const counter = idRowCounter();
       const counted = new VtxoStore(
         { ...database, db: database.db.withPlugin(counter.plugin) },
-        { now: () => clock },
+        // No time limit on the prefix search: which path runs must not depend on the machine.
+        { now: () => clock, prefixSearchBudgetMs: Infinity },
       );
-      const owner = hex32();
-      await seed(owner, [1_000n, 955n, ...Array.from({ length: 100 }, (_, i) => BigInt(i + 1))]);
+      const small = Array.from({ length: 100 }, (_, i) => BigInt(i + 1));
       const options = { dustLimit: 10n };
-      const pay = async () => {
+      const pay = async (owner: string) => {
         counter.rows = 0;
         const actual = await outcomeOf(() => counted.selectInputs(owner, 'gBTC', 1_950n, options));
         const coins = await store.candidates(owner, 'gBTC');
@@ -375,12 +440,87 @@ for (const { kind, skip } of kinds) {
         return { amounts, change, idRows: counter.rows };
       };
       // k = 2 and L = 1 950 - 1 000 = 950, but 1 000 + 955 leaves 5 < dust and no coin is 950:
-      // the best set takes a third coin, the 5, far below L. Only reading every coin finds it.
-      expect(await pay()).toMatchObject({ amounts: [1_000n, 955n, 5n], change: 10n });
-      expect((await pay()).idRows).toBeGreaterThan(100);
+      // the best set takes a third coin, the 5, far below L and below the first page of amounts.
+      // The search over that page asks for the smallest coin >= 5: one seek, no other id read.
+      const owner = hex32();
+      await seed(owner, [1_000n, 955n, ...small]);
+      expect(await pay(owner)).toEqual({ amounts: [1_000n, 955n, 5n], change: 10n, idRows: 3 });
+      // 100 coins from 500 to 599 too: the search branches on them past the first page, which
+      // already reaches below M = 975, and the greedy k-set is invalid: every candidate is read.
+      const crowded = hex32();
+      await seed(crowded, [1_000n, 955n, ...small, ...small.map((a) => a + 499n)]);
+      expect((await pay(crowded)).idRows).toBeGreaterThan(100);
       // A coin of exactly L: 1 000 + 950 pays exactly, and no other id is read.
       await seed(owner, [950n]);
-      expect(await pay()).toEqual({ amounts: [1_000n, 950n], change: 0n, idRows: 2 });
+      expect(await pay(owner)).toEqual({ amounts: [1_000n, 950n], change: 0n, idRows: 2 });
+    });
+
+    it('reads more pages of amounts when the search over the first one needs them', async () => {
+      const counter = idRowCounter();
+      const counted = new VtxoStore(
+        { ...database, db: database.db.withPlugin(counter.plugin) },
+        // No time limit on the prefix search: which path runs must not depend on the machine.
+        { now: () => clock, prefixSearchBudgetMs: Infinity },
+      );
+      // 500 coins, the even amounts from 2 000 to 2 998; odd targets: no change 0. For 5 201,
+      // k = 2, M = 2 601: the greedy pair 2 998 + 2 534 leaves 331, and the search goes on
+      // looking for change 0 over every first input down to M, past the first page (to 2 872).
+      const owner = hex32();
+      await seed(
+        owner,
+        Array.from({ length: 500 }, (_, i) => 2_000n + 2n * BigInt(i)),
+      );
+      const coins = await store.candidates(owner, 'gBTC');
+      const seen = { onePage: 0, morePages: 0, ranges: 0 };
+      for (const target of [5_201n, 5_203n, 5_777n, 8_001n, 20_001n]) {
+        for (const options of [{ dustLimit: 0n }, { dustLimit: 330n }, { dustLimit: 330n, maxNodes: 50 }]) {
+          counter.reset();
+          const actual = await outcomeOf(() => counted.selectInputs(owner, 'gBTC', target, options));
+          expect([target, options, actual]).toEqual([
+            target,
+            options,
+            await outcomeOf(() => selectCoins(coins, target, options)),
+          ]);
+          const picked = (actual as { ids: string[] }).ids.length;
+          // Searched down past M: the ranges of the path without the frontier check (and, as
+          // for 5 777 with dust, when the greedy k-set is invalid, every candidate).
+          if (counter.ranges > 0) {
+            seen.ranges++;
+            continue;
+          }
+          expect([target, options, counter.rows]).toEqual([target, options, picked]);
+          if (counter.pages > 1) seen.morePages++;
+          else seen.onePage++;
+        }
+      }
+      expect(seen.morePages).toBeGreaterThan(0);
+      expect(seen.onePage).toBeGreaterThan(0);
+    });
+
+    it('answers the same when the prefix search has no time at all (the range reads take over)', async () => {
+      const counter = idRowCounter();
+      const hurried = new VtxoStore(
+        { ...database, db: database.db.withPlugin(counter.plugin) },
+        { now: () => clock, prefixSearchBudgetMs: 0 },
+      );
+      const owner = hex32();
+      await seed(
+        owner,
+        Array.from({ length: 500 }, (_, i) => 2_000n + 2n * BigInt(i)),
+      );
+      const coins = await store.candidates(owner, 'gBTC');
+      for (const target of [5_201n, 8_001n, 20_001n]) {
+        for (const options of [{ dustLimit: 0n }, { dustLimit: 330n, maxNodes: 50 }]) {
+          counter.reset();
+          const actual = await outcomeOf(() => hurried.selectInputs(owner, 'gBTC', target, options));
+          expect([target, options, actual]).toEqual([
+            target,
+            options,
+            await outcomeOf(() => selectCoins(coins, target, options)),
+          ]);
+          expect([target, options, counter.seeks, counter.ranges > 0]).toEqual([target, options, 0, true]);
+        }
+      }
     });
 
     it('reads every coin >= M one by one: two coins of exactly M pay exactly', async () => {
