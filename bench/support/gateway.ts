@@ -1,15 +1,17 @@
 // The gateway the benches run against: the embedded default (SQLite file in a temp DATA_DIR,
 // in-process queue, embedded relay, simulated daemons) in this process, unless the caller gives
-// DATABASE_URL. Also what the ceremony tests do to fund users (test/ceremony/support.ts):
-// inventory VTXOs made by a real Ark batch, and users funded by real Ark transactions.
-import { randomUUID } from 'node:crypto';
+// DATABASE_URL. Funding is the ceremony tests' own (test/ceremony/support.ts): inventory VTXOs
+// made by a real Ark batch, and users funded by real Ark transactions.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type Gateway, type Role } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logging.ts';
+import { gbtcReady } from '../../test/ceremony/support.ts';
+import { waitFor } from '../../test/support/wait.ts';
+
+export { addInventory, fund } from '../../test/ceremony/support.ts';
 
 export interface BenchGateway {
   readonly gateway: Gateway;
@@ -48,55 +50,8 @@ export async function startBenchGateway(
   };
 }
 
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
+/** Ready, and gBTC registered (the ledger mints it on first start). */
 export async function waitReady(gateway: Gateway): Promise<void> {
-  await waitFor(() => gateway.readiness.state().ready || undefined, 20_000, 'the gateway to be ready');
-  // gBTC is registered by the ledger on first start.
-  await waitFor(
-    async () =>
-      (
-        await gateway.database.db
-          .selectFrom('assets')
-          .select('enabled')
-          .where('asset_id', '=', 'gBTC')
-          .executeTakeFirst()
-      )?.enabled === 1 || undefined,
-    20_000,
-    'gBTC to be minted',
-  );
-}
-
-/** `count` inventory VTXOs of `sats` each, created in Ark batches by the inventory service. */
-export async function addInventory(gateway: Gateway, count: number, sats = 2_000n): Promise<void> {
-  for (let done = 0; done < count; done += 1_000) {
-    await gateway.inventory!.inventory.createBatch({
-      assetId: 'gBTC',
-      count: Math.min(1_000, count - done),
-      amountSats: sats,
-    });
-  }
-}
-
-/** Gives `owner` a VTXO of `amount` gBTC through a real Ark transaction (the gateway's Issuer). */
-export async function fund(gateway: Gateway, owner: string, amount: bigint): Promise<void> {
-  await gateway.ceremony!.issuer.issue({
-    owner,
-    assetId: 'gBTC',
-    amount,
-    reference: `bench-${randomUUID()}`,
-    kind: 'mint',
-  });
+  await waitFor(() => gateway.readiness.state().ready, 20_000, 'the gateway to be ready');
+  await gbtcReady(gateway);
 }
