@@ -10,6 +10,7 @@ import { isValidSecret, publicKeyOf } from '../nostr/event.ts';
 import { decryptSecretKey, encryptSecretKey, generateSecretKey } from '../nostr/keys.ts';
 import type { Database } from '../store/database.ts';
 import { isUniqueViolation } from '../store/db-errors.ts';
+import { readSetting } from './settings.ts';
 
 /** The `settings` row of the generated key. */
 export const INVENTORY_KEY_SETTING = 'ledger.inventory_key';
@@ -43,15 +44,6 @@ function inventoryKey(secretKey: Uint8Array): InventoryKey {
   return { pubkey, secretKey, toJSON: () => ({ pubkey }) };
 }
 
-async function readStored(database: Database): Promise<StoredKey | undefined> {
-  const row = await database.db
-    .selectFrom('settings')
-    .select('value_json')
-    .where('name', '=', INVENTORY_KEY_SETTING)
-    .executeTakeFirst();
-  return row ? (JSON.parse(row.value_json) as StoredKey) : undefined;
-}
-
 function decryptStored(stored: StoredKey, atRestKey: Secret): InventoryKey {
   let key: InventoryKey;
   try {
@@ -76,7 +68,7 @@ function decryptStored(stored: StoredKey, atRestKey: Secret): InventoryKey {
  */
 export async function loadInventoryKey(options: InventoryKeyOptions): Promise<InventoryKey> {
   const { database, atRestKey, logger } = options;
-  const stored = await readStored(database);
+  const stored = await readSetting<StoredKey>(database, INVENTORY_KEY_SETTING);
   if (options.configured) {
     const secret = new Uint8Array(Buffer.from(options.configured.reveal(), 'hex'));
     if (!isValidSecret(secret)) {
@@ -109,7 +101,7 @@ export async function loadInventoryKey(options: InventoryKeyOptions): Promise<In
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     // Another instance generated one first: theirs is the key.
-    const winner = await readStored(database);
+    const winner = await readSetting<StoredKey>(database, INVENTORY_KEY_SETTING);
     if (!winner) throw error;
     return decryptStored(winner, atRestKey);
   }
