@@ -6,8 +6,7 @@ import type { SessionState, SigningChallenge, SigningSession } from '../store/sc
 import type { CeremonyEngine } from './engine.ts';
 import { OPEN_STATES, TERMINAL_STATES } from './session-store.ts';
 import { sweepSessions } from './tasks.ts';
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+import { isoTime, isoTimeOrNull } from '../domain/iso-time.ts';
 
 export function sessionJson(s: SigningSession) {
   return {
@@ -23,11 +22,11 @@ export function sessionJson(s: SigningSession) {
     ark_txid: s.ark_txid,
     batch_id: s.batch_id,
     error: s.error_code === null ? null : { code: Number(s.error_code), message: s.error_message ?? '' },
-    deadline_at: iso(Number(s.deadline_at)),
-    step_deadline_at: iso(s.step_deadline_at === null ? null : Number(s.step_deadline_at)),
-    created_at: iso(Number(s.created_at)),
-    updated_at: iso(Number(s.updated_at)),
-    completed_at: iso(s.completed_at === null ? null : Number(s.completed_at)),
+    deadline_at: isoTime(s.deadline_at),
+    step_deadline_at: isoTimeOrNull(s.step_deadline_at),
+    created_at: isoTime(s.created_at),
+    updated_at: isoTime(s.updated_at),
+    completed_at: isoTimeOrNull(s.completed_at),
   };
 }
 
@@ -48,9 +47,9 @@ export function challengeJson(c: SigningChallenge) {
     payload_ref: payload.payload_ref ?? null,
     sighash_count: payload.sighashes?.length ?? 0,
     response_event_id: c.response_event_id,
-    expires_at: iso(Number(c.expires_at)),
-    created_at: iso(Number(c.created_at)),
-    answered_at: iso(c.answered_at === null ? null : Number(c.answered_at)),
+    expires_at: isoTime(c.expires_at),
+    created_at: isoTime(c.created_at),
+    answered_at: isoTimeOrNull(c.answered_at),
   };
 }
 

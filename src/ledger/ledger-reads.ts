@@ -7,6 +7,7 @@ import type { SessionState, VtxoStatus } from '../store/schema.ts';
 import { toBigInt } from '../store/values.ts';
 import { OwnerPageCache } from './owner-page-cache.ts';
 import { VtxoStore, type AssetBalance, type VtxoRecord } from './vtxo-store.ts';
+import { isoTime, isoTimeOrNull } from '../domain/iso-time.ts';
 
 /** Sessions in these states are over; every other state is shown as open. */
 export const TERMINAL_SESSION_STATES: readonly SessionState[] = [
@@ -169,8 +170,6 @@ export class LedgerReads {
   }
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 /** A VTXO for the HTTP API: amounts as decimal strings, times as ISO 8601. */
 export function vtxoJson(v: VtxoRecord) {
   return {
@@ -183,13 +182,13 @@ export function vtxoJson(v: VtxoRecord) {
     sats: v.sats.toString(),
     status: v.status,
     locked_by_session: v.lockedBySession,
-    lock_expires_at: iso(v.lockExpiresAt),
+    lock_expires_at: isoTimeOrNull(v.lockExpiresAt),
     batch_txid: v.batchTxid,
-    expires_at: iso(v.expiresAt),
+    expires_at: isoTimeOrNull(v.expiresAt),
     created_by_txid: v.createdByTxid,
     spent_by_txid: v.spentByTxid,
-    created_at: iso(v.createdAt)!,
-    updated_at: iso(v.updatedAt)!,
+    created_at: isoTime(v.createdAt),
+    updated_at: isoTime(v.updatedAt),
   };
 }
 

@@ -8,9 +8,8 @@ import { toBigInt } from '../store/values.ts';
 import { readCursor } from './invoice-monitor.ts';
 import type { InvoiceRow } from './lift.ts';
 import type { PaymentRow } from './land.ts';
+import { isoTime, isoTimeOrNull } from '../domain/iso-time.ts';
 
-const iso = (ms: number | bigint | string | null) =>
-  ms === null ? null : new Date(Number(ms)).toISOString();
 const text = (v: number | bigint | string | null) => (v === null ? null : toBigInt(v).toString());
 
 export function invoiceJson(row: InvoiceRow) {
@@ -25,10 +24,10 @@ export function invoiceJson(row: InvoiceRow) {
     request_id: row.request_id,
     settle_index: text(row.settle_index),
     credited_vtxo_id: row.credited_vtxo_id,
-    expires_at: iso(row.expires_at)!,
-    settled_at: iso(row.settled_at),
-    credited_at: iso(row.credited_at),
-    created_at: iso(row.created_at)!,
+    expires_at: isoTime(row.expires_at),
+    settled_at: isoTimeOrNull(row.settled_at),
+    credited_at: isoTimeOrNull(row.credited_at),
+    created_at: isoTime(row.created_at),
   };
 }
 
@@ -48,9 +47,9 @@ export function paymentJson(row: PaymentRow) {
     preimage: row.preimage,
     failure_reason: row.failure_reason,
     refund_vtxo_id: row.refund_vtxo_id,
-    attempted_at: iso(row.attempted_at),
-    completed_at: iso(row.completed_at),
-    created_at: iso(row.created_at)!,
+    attempted_at: isoTimeOrNull(row.attempted_at),
+    completed_at: isoTimeOrNull(row.completed_at),
+    created_at: isoTime(row.created_at),
   };
 }
 

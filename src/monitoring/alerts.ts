@@ -6,6 +6,7 @@ import type { Logger } from '../logging.ts';
 import type { Database } from '../store/database.ts';
 import type { AlertState } from '../store/schema.ts';
 import type { AlertContext, AlertRule } from './alert-rules.ts';
+import { isoTimeOrNull } from '../domain/iso-time.ts';
 
 export interface AlertStatus {
   readonly rule: string;
@@ -39,8 +40,6 @@ export class UnknownRuleError extends Error {
     this.name = 'UnknownRuleError';
   }
 }
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export interface AlertEngineOptions {
   readonly database: Database;
@@ -261,9 +260,9 @@ export class AlertEngine {
         for_ms: rule.forMs,
         unit: rule.unit,
         last_value: row?.last_value ?? null,
-        pending_since: iso(row?.pending_since_at ?? null),
-        fired_at: iso(row?.fired_at ?? null),
-        resolved_at: iso(row?.resolved_at ?? null),
+        pending_since: isoTimeOrNull(row?.pending_since_at ?? null),
+        fired_at: isoTimeOrNull(row?.fired_at ?? null),
+        resolved_at: isoTimeOrNull(row?.resolved_at ?? null),
       };
     });
   }

@@ -5,6 +5,7 @@
 import WebSocket from 'ws';
 import type { NostrEvent } from '../domain/nostr-protocol.ts';
 import type { Logger } from '../logging.ts';
+import { isoTimeOrNull } from '../domain/iso-time.ts';
 
 export type RelayState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
@@ -111,14 +112,13 @@ export class RelayConnection {
   }
 
   snapshot(): RelaySnapshot {
-    const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
     return {
       url: this.url,
       state: this.#state,
       subscribed: this.#subscribed,
       authenticated: this.#authenticated,
-      connected_since: iso(this.#connectedSince),
-      next_retry_at: this.#state === 'disconnected' ? iso(this.#nextRetryAt) : null,
+      connected_since: isoTimeOrNull(this.#connectedSince),
+      next_retry_at: this.#state === 'disconnected' ? isoTimeOrNull(this.#nextRetryAt) : null,
       last_error: this.#lastError ?? null,
       counters: { ...this.counters },
     };

@@ -13,6 +13,7 @@ import type { CleanupResult } from '../../ledger/cleanup.ts';
 import { ADMIN_SECURITY, type AdminAccess } from '../admin-auth.ts';
 import { HttpError } from '../errors.ts';
 import type { HttpServer, RoutePlugin } from '../server.ts';
+import { isoTimeOrNull } from '../../domain/iso-time.ts';
 
 export interface InventoryRoutesDeps {
   readonly ledger: InventoryLedger;
@@ -24,7 +25,6 @@ export interface InventoryRoutesDeps {
 
 const ASSET_ID = { pattern: '^[A-Za-z0-9_.:-]{1,64}$' } as const;
 const NoExtra = { additionalProperties: false } as const;
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const MonitorBody = Type.Object({
   running: Type.Boolean(),
@@ -38,7 +38,10 @@ const CleanupBody = Type.Object({
   more: Type.Boolean(),
 });
 
-const monitorView = (state: MonitorState) => ({ running: state.running, updated_at: iso(state.updated_at) });
+const monitorView = (state: MonitorState) => ({
+  running: state.running,
+  updated_at: isoTimeOrNull(state.updated_at),
+});
 
 const cleanupView = (r: CleanupResult) => ({
   released_locks: r.releasedLocks,
@@ -100,7 +103,7 @@ export function inventoryRoutes(deps: InventoryRoutesDeps): RoutePlugin {
           },
           monitor: monitorView(state),
           last_replenishment: last
-            ? { commitment_txid: last.commitmentTxid, at: iso(last.at), count: last.count }
+            ? { commitment_txid: last.commitmentTxid, at: isoTimeOrNull(last.at), count: last.count }
             : null,
           inventory_pubkey: inventory.pubkey,
         };
