@@ -14,10 +14,10 @@ import {
   type ChallengeDecision,
   type ChallengeResponse,
 } from '../../src/wallet/index.ts';
-import { createStack, startTestGateway, waitReady, Wallet, type SharedStack } from '../nostr/support.ts';
+import { createStack, startTestGateway, Wallet, type SharedStack } from '../nostr/support.ts';
 import { expectLedgerConsistent } from '../support/ledger.ts';
 import { waitFor } from '../support/wait.ts';
-import { addInventory, fund, gbtcReady, intentEvent } from './support.ts';
+import { addTestDollar, fund, intentEvent, readyToTransfer } from './support.ts';
 
 describe('signing ceremony', () => {
   let stack: SharedStack;
@@ -54,19 +54,11 @@ describe('signing ceremony', () => {
       env: { SESSION_STEP_TIMEOUT_S: '8', CEREMONY_SWEEP_INTERVAL_MS: '1000' },
       roles: ['api', 'worker', 'scheduler'],
     });
-    await waitReady(gateway);
-    await gbtcReady(gateway);
-    await addInventory(gateway, 120);
+    await readyToTransfer(gateway, 120);
     url = gateway.nostr!.embeddedRelayUrl!;
     gw = gateway.nostr!.core.keys.active.pubkey;
     store = new VtxoStore(gateway.database);
-    await gateway.ledger.assets.create({
-      assetId: 'gUSD',
-      name: 'Test dollar',
-      ticker: 'gUSD',
-      decimals: 2,
-      assetType: 'permissionless',
-    });
+    await addTestDollar(gateway);
   }, 90_000);
   afterEach(async () => {
     await expectLedgerConsistent(gateway.database);

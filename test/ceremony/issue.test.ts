@@ -6,9 +6,9 @@ import type { Gateway } from '../../src/app.ts';
 import type { ArkBackend } from '../../src/backends/ark/ark-backend.ts';
 import { Issuer } from '../../src/ceremony/issue.ts';
 import { VtxoStore } from '../../src/ledger/vtxo-store.ts';
-import { createStack, startTestGateway, waitReady, Wallet, type SharedStack } from '../nostr/support.ts';
+import { createStack, startTestGateway, Wallet, type SharedStack } from '../nostr/support.ts';
 import { expectLedgerConsistent } from '../support/ledger.ts';
-import { addInventory, gbtcReady, inventoryKeyOf } from './support.ts';
+import { inventoryKeyOf, readyToTransfer } from './support.ts';
 
 describe('Issuer crash recovery', () => {
   let stack: SharedStack;
@@ -17,9 +17,7 @@ describe('Issuer crash recovery', () => {
   beforeAll(async () => {
     stack = await createStack();
     gateway = await startTestGateway({ stack });
-    await waitReady(gateway);
-    await gbtcReady(gateway);
-    await addInventory(gateway, 10);
+    await readyToTransfer(gateway, 10);
   }, 60_000);
   afterAll(async () => {
     await gateway?.stop();

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { finalizeEvent, type Event } from 'nostr-tools';
 import type { Gateway } from '../../src/app.ts';
 import { waitFor } from '../support/wait.ts';
-import type { Wallet } from '../nostr/support.ts';
+import { waitReady, type Wallet } from '../nostr/support.ts';
 
 /** The gateway's inventory key (it owns inventory and fee VTXOs). */
 export const inventoryKeyOf = (gateway: Gateway) => gateway.inventory!.key;
@@ -35,6 +35,24 @@ export async function gbtcReady(gateway: Gateway): Promise<void> {
     15_000,
     'gBTC to be minted',
   );
+}
+
+/** Ready for transfers: intake subscribed, gBTC minted, `inventory` inventory VTXOs made. */
+export async function readyToTransfer(gateway: Gateway, inventory: number): Promise<void> {
+  await waitReady(gateway);
+  await gbtcReady(gateway);
+  await addInventory(gateway, inventory);
+}
+
+/** Registers gUSD, a permissionless test asset with 2 decimals (a second asset to swap). */
+export async function addTestDollar(gateway: Gateway): Promise<void> {
+  await gateway.ledger.assets.create({
+    assetId: 'gUSD',
+    name: 'Test dollar',
+    ticker: 'gUSD',
+    decimals: 2,
+    assetType: 'permissionless',
+  });
 }
 
 /** Gives `owner` a VTXO of `amount` gBTC through a real Ark transaction. */

@@ -3,10 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/app.ts';
 import { VtxoStore } from '../../src/ledger/vtxo-store.ts';
-import { createStack, startTestGateway, waitReady, Wallet, type SharedStack } from '../nostr/support.ts';
+import { createStack, startTestGateway, Wallet, type SharedStack } from '../nostr/support.ts';
 import { waitFor } from '../support/wait.ts';
 import { challenges, response } from './naive-signer.ts';
-import { addInventory, fund, gbtcReady, intentEvent } from './support.ts';
+import { fund, intentEvent, readyToTransfer } from './support.ts';
 
 describe('transfer:p2p', () => {
   let stack: SharedStack;
@@ -17,9 +17,7 @@ describe('transfer:p2p', () => {
   beforeAll(async () => {
     stack = await createStack();
     gateway = await startTestGateway({ stack });
-    await waitReady(gateway);
-    await gbtcReady(gateway);
-    await addInventory(gateway, 20);
+    await readyToTransfer(gateway, 20);
     url = gateway.nostr!.embeddedRelayUrl!;
     gw = gateway.nostr!.core.keys.active.pubkey;
   }, 60_000);

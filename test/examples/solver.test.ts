@@ -10,8 +10,8 @@ import { requestQuote, swapWith } from '../../examples/solver/client.ts';
 import { callSolver, SolverError } from '../../examples/solver/protocol.ts';
 import { quoteAmount } from '../../examples/solver/pricing.ts';
 import { Solver } from '../../examples/solver/solver.ts';
-import { addInventory, fund, gbtcReady } from '../ceremony/support.ts';
-import { createStack, startTestGateway, waitReady, type SharedStack } from '../nostr/support.ts';
+import { addTestDollar, fund, readyToTransfer } from '../ceremony/support.ts';
+import { createStack, startTestGateway, type SharedStack } from '../nostr/support.ts';
 import { expectLedgerConsistent } from '../support/ledger.ts';
 
 const RATE = { base: 'gBTC', quote: 'gUSD', numerator: 1n, denominator: 10n };
@@ -46,17 +46,9 @@ describe('example solver', () => {
   beforeAll(async () => {
     stack = await createStack();
     gateway = await startTestGateway({ stack, roles: ['api', 'worker', 'scheduler'] });
-    await waitReady(gateway);
-    await gbtcReady(gateway);
-    await addInventory(gateway, 40);
+    await readyToTransfer(gateway, 40);
     store = new VtxoStore(gateway.database);
-    await gateway.ledger.assets.create({
-      assetId: 'gUSD',
-      name: 'Test dollar',
-      ticker: 'gUSD',
-      decimals: 2,
-      assetType: 'permissionless',
-    });
+    await addTestDollar(gateway);
     const solverWallet = await connect();
     await fund(gateway, solverWallet.pubkey, 100n); // its fees
     await fund(gateway, solverWallet.pubkey, 5_000n, 'gUSD');

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/app.ts';
 import { ArkRelayWallet, WalletKey } from '../../src/wallet/index.ts';
-import { addInventory, fund, gbtcReady } from '../ceremony/support.ts';
-import { createStack, startTestGateway, waitReady, type SharedStack } from '../nostr/support.ts';
+import { fund, readyToTransfer } from '../ceremony/support.ts';
+import { createStack, startTestGateway, type SharedStack } from '../nostr/support.ts';
 
 const ADMIN_KEY = 'sessions-test-admin-key-0123456789abcdef';
 
@@ -27,9 +27,7 @@ describe('session routes', () => {
       env: { ADMIN_API_KEY: ADMIN_KEY, ENABLE_METRICS: 'true', METRICS_PORT: '0' },
       roles: ['api', 'worker', 'scheduler'],
     });
-    await waitReady(gateway);
-    await gbtcReady(gateway);
-    await addInventory(gateway, 10);
+    await readyToTransfer(gateway, 10);
     const url = gateway.nostr!.embeddedRelayUrl!;
     wallet = await ArkRelayWallet.connect({
       gatewayPubkey: gateway.nostr!.core.keys.active.pubkey,

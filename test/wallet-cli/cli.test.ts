@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/app.ts';
 import { buildIntent, RelayPool, WalletKey } from '../../src/wallet/index.ts';
-import { addInventory, fund, gbtcReady } from '../ceremony/support.ts';
-import { createStack, startTestGateway, waitReady, type SharedStack } from '../nostr/support.ts';
+import { fund, readyToTransfer } from '../ceremony/support.ts';
+import { createStack, startTestGateway, type SharedStack } from '../nostr/support.ts';
 import { waitFor } from '../support/wait.ts';
 import { runWallet, spawnWallet, walletHome } from './support.ts';
 
@@ -29,9 +29,7 @@ describe('arkrelay-wallet', () => {
   beforeAll(async () => {
     stack = await createStack();
     gateway = await startTestGateway({ stack, roles: ['api', 'worker', 'scheduler'] });
-    await waitReady(gateway);
-    await gbtcReady(gateway);
-    await addInventory(gateway, 40);
+    await readyToTransfer(gateway, 40);
     http = gateway.httpUrl!;
     gw = gateway.nostr!.core.keys.active.pubkey;
     relay = gateway.nostr!.embeddedRelayUrl!;
