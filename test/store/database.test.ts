@@ -236,7 +236,7 @@ describe('the node:sqlite adapter', () => {
     }
   });
 
-  it('reads a plain select as numbers and again exactly only when a value needs it', () => {
+  it('reads a plain select exactly from one cached statement: numbers while safe, a bigint beyond 2^53 (read again exactly), streamed too', () => {
     const database = new NodeSqliteDatabase(join(tempDir(), 'n.sqlite'));
     try {
       database.prepare('create table t (id integer primary key, amount integer not null)').run([]);
