@@ -57,7 +57,10 @@ type Callback = grpc.sendUnaryData<unknown>;
 
 export class LndFake {
   readonly faults = new Faults();
-  readonly macaroonHex = randomBytes(32).toString('hex');
+  // Shaped like lnd's own (version 2, then a location field: bytes 02 01), so its base64 starts
+  // "AgE" as a real one does. Purely random bytes gave a base64 starting with "/" one run in 64,
+  // which the loader rightly reads as a file path.
+  readonly macaroonHex = `0201${randomBytes(30).toString('hex')}`;
   readonly nodeKey = secp256k1.utils.randomSecretKey();
   readonly nodePubkey = Buffer.from(secp256k1.getPublicKey(this.nodeKey, true)).toString('hex');
   readonly invoices = new Map<string, FakeInvoice>();
