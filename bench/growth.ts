@@ -69,7 +69,7 @@ for (const level of LEVELS) {
   const started = performance.now();
   if (level > open) {
     await seedSessions(gateway.database, level - open, {
-      state: 'awaiting_ark_signatures',
+      state: 'awaiting_signatures',
       contextJson: template.context_json,
     });
     open = level;

@@ -30,7 +30,12 @@ import { openDatabase, type Database } from './store/database.ts';
 import { migrateToLatest, pendingMigrations } from './store/migrator.ts';
 import { VERSION } from './version.ts';
 import { createCeremony, type Ceremony } from './ceremony/module.ts';
-import { ceremonySweepTask, CEREMONY_SWEEP_TASK } from './ceremony/tasks.ts';
+import {
+  ceremonyReconcileTask,
+  ceremonySweepTask,
+  CEREMONY_RECONCILE_TASK,
+  CEREMONY_SWEEP_TASK,
+} from './ceremony/tasks.ts';
 import { loadInventoryKey } from './ledger/inventory-key.ts';
 import { VtxoStore } from './ledger/vtxo-store.ts';
 import { createLedgerModule, type LedgerModule } from './ledger/module.ts';
@@ -216,8 +221,8 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       await keys.initialise(configuredSecret(config, logger));
       const ceremonyRequests = {
         cancel: (author: string, actionId: string) => ceremony!.engine.cancel(author, actionId),
-        submitBatch: (request: Parameters<Ceremony['intake']['submitBatch']>[0]) =>
-          ceremony!.intake.submitBatch(request),
+        submitBatch: (request: Parameters<Ceremony['admission']['submitBatch']>[0]) =>
+          ceremony!.admission.submitBatch(request),
       };
       const inventoryKey = await loadInventoryKey({
         database,
@@ -278,6 +283,7 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     const tasks = taskRegistry([
       ...coreTasks({ database, nostr: nostrCore }).values(),
       ceremonySweepTask(() => ceremony?.engine),
+      ceremonyReconcileTask(() => ceremony?.reconciler),
       ...ledger.tasks,
       ...inventoryTasks(inventory),
       ...lightningTasks(() => lightning, config),
@@ -304,6 +310,7 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       const scheduler = await startScheduler(queue, config, logger, {
         jobs: [
           { task: CEREMONY_SWEEP_TASK, everyMs: config.ceremony.sweepIntervalMs },
+          { task: CEREMONY_RECONCILE_TASK, everyMs: config.ceremony.reconcileIntervalMs },
           ...ledger.repeatingJobs,
           ...inventoryRepeatingJobs(config),
           ...lightningRepeatingJobs(config),
@@ -472,6 +479,7 @@ export async function startGateway(config: Config, options: StartOptions): Promi
                 sessionRoutes(
                   {
                     reads: new SessionReads(database, ceremony.engine),
+                    reconcile: () => ceremony!.reconciler.run(),
                     challengeRetentionMs: config.ceremony.challengeRetentionMs,
                   },
                   admin,

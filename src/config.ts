@@ -110,10 +110,14 @@ export const VARIABLES = [
   { name: 'VTXO_MONITOR_INTERVAL_MS', kind: 'integer', default: '300000', min: 1000, max: 86400000, group: 'ledger', description: 'How often the inventory monitor checks the available VTXOs of each asset.' },
   { name: 'VTXO_CLEANUP_INTERVAL_MS', kind: 'integer', default: '60000', min: 1000, max: 86400000, group: 'ledger', description: 'How often VTXOs past expiry are marked expired and stale session locks are released.' },
   { name: 'SESSION_TIMEOUT_S', kind: 'integer', default: '900', min: 30, max: 86400, group: 'ceremony', description: 'A signing session must settle within this many seconds of its intent being accepted; past it the session fails with 3003 and its locks are released.' },
-  { name: 'SESSION_STEP_TIMEOUT_S', kind: 'integer', default: '120', min: 5, max: 3600, group: 'ceremony', description: 'Seconds a wallet has to answer one signing challenge (31511); past it the session fails with 3003.' },
+  { name: 'SESSION_STEP_TIMEOUT_S', kind: 'integer', default: '120', min: 5, max: 3600, group: 'ceremony', description: 'Seconds the gateway has to prepare a signing challenge (31511), and then the wallet to answer it; past either the session fails with 3003 and its locks are released.' },
+  { name: 'SESSION_MAX_OPEN_PER_AUTHOR', kind: 'integer', default: '8', min: 1, max: 10000, group: 'ceremony', description: 'Open signing sessions one author may have at once; a further intent or batch leg is refused with 1008 (details.retry_after).' },
+  { name: 'SESSION_MAX_ABANDONED_PER_HOUR', kind: 'integer', default: '10', min: 1, max: 100000, group: 'ceremony', description: 'Sessions of one author that ended with 3002 or 3003 (answered wrongly, or not at all) in the last hour; past it the author\'s intents are refused with 1008 until the oldest leaves the hour.' },
+  { name: 'SESSION_MAX_INVENTORY_PER_AUTHOR', kind: 'integer', default: '8', min: 1, max: 10000, group: 'ceremony', description: 'Gateway inventory VTXOs one author\'s open sessions may hold locked at once; an intent that needs more is refused with 1008.' },
   { name: 'SESSION_CHALLENGE_RETENTION_DAYS', kind: 'integer', default: '30', min: 1, max: 3650, group: 'ceremony', description: 'Days the challenges (whole PSBTs) of an ended session are kept before POST /sessions/cleanup deletes them; the session row stays as the record.' },
-  { name: 'TEST_CRASH_AFTER', kind: 'string', group: 'ceremony', description: 'Test hook for crash tests only, never in production: the process kills itself (SIGKILL) right after this ceremony point — accepted, ark_tx_prepared, awaiting_ark_signatures, answered, submitted, server_signed, awaiting_checkpoint_signatures, finalized or confirmed.' },
+  { name: 'TEST_CRASH_AFTER', kind: 'string', group: 'ceremony', description: 'Test hook for crash tests only, never in production: the process kills itself (SIGKILL) right after this ceremony point — accepted, ark_tx_prepared, awaiting_signatures, answered, submitted, server_signed, finalized or confirmed.' },
   { name: 'CEREMONY_SWEEP_INTERVAL_MS', kind: 'integer', default: '5000', min: 500, max: 600000, group: 'ceremony', description: 'How often open signing sessions are resumed (after a crash, or a daemon that was down) and timed out.' },
+  { name: 'LEDGER_RECONCILE_INTERVAL_MS', kind: 'integer', default: '60000', min: 1000, max: 86400000, group: 'ceremony', description: 'How often the ledger is reconciled with the Ark server: transactions a wallet finalized around the gateway are settled, VTXOs the server holds stay locked, locks it no longer holds are released.' },
   { name: 'L1_COMMITMENT_INTERVAL_MS', kind: 'integer', default: '3600000', min: 10000, max: 604800000, group: 'ledger', description: 'How often the finalized Ark transactions not yet committed are hashed into a Merkle root, anchored to the Ark server\'s latest L1 commitment and announced (kind 31342).' },
   { name: 'BACKUP_DIR', kind: 'string', group: 'monitoring', description: 'Where /admin/backup/create writes owner-only backups (default: DATA_DIR/backups).' },
 
@@ -214,6 +218,13 @@ export interface DaemonResilience {
   readonly breaker: { readonly failureThreshold: number; readonly resetTimeoutMs: number };
 }
 
+/** What one author may hold of the ceremony at once (docs/protocol.md, "Abuse limits"). */
+export interface AuthorLimits {
+  readonly maxOpen: number;
+  readonly maxAbandonedPerHour: number;
+  readonly maxInventory: number;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -287,10 +298,13 @@ export interface Config {
     readonly sessionTimeoutMs: number;
     readonly stepTimeoutMs: number;
     readonly sweepIntervalMs: number;
+    readonly reconcileIntervalMs: number;
     /** How long the challenges (whole PSBTs) of an ended session are kept. */
     readonly challengeRetentionMs: number;
     /** TEST_CRASH_AFTER: crash tests only. */
     readonly crashAfter: string | undefined;
+    /** Per-author abuse limits (docs/protocol.md, "Abuse limits"). */
+    readonly limits: AuthorLimits;
   };
   readonly assets: {
     /** gBTC units minted on first start (GBTC_ISSUANCE); a safe integer (the config stays JSON). */
@@ -690,8 +704,14 @@ export function loadConfig(env: Env): Config {
       sessionTimeoutMs: r.integer('SESSION_TIMEOUT_S') * 1000,
       stepTimeoutMs: r.integer('SESSION_STEP_TIMEOUT_S') * 1000,
       sweepIntervalMs: r.integer('CEREMONY_SWEEP_INTERVAL_MS'),
+      reconcileIntervalMs: r.integer('LEDGER_RECONCILE_INTERVAL_MS'),
       challengeRetentionMs: r.integer('SESSION_CHALLENGE_RETENTION_DAYS') * 86_400_000,
       crashAfter: r.string('TEST_CRASH_AFTER'),
+      limits: {
+        maxOpen: r.integer('SESSION_MAX_OPEN_PER_AUTHOR'),
+        maxAbandonedPerHour: r.integer('SESSION_MAX_ABANDONED_PER_HOUR'),
+        maxInventory: r.integer('SESSION_MAX_INVENTORY_PER_AUTHOR'),
+      },
     },
     assets: {
       gbtcIssuance: r.integer('GBTC_ISSUANCE'),

@@ -1,16 +1,19 @@
 // The content of a 31511 challenge and the check of a 31512 response (docs/protocol.md,
-// "Signing sessions"). The sighashes are always recomputed here from the gateway's own copy of
-// the PSBT — a digest a wallet echoes back is never trusted — and every signature the step
-// needs must verify against the session owner's key.
+// "Signing sessions"). One step: the challenge carries the Ark tx and every checkpoint tx
+// (`psbts`), and the answer signs all of them. The sighashes are always recomputed here from the
+// gateway's own copy of the PSBTs — a digest a wallet echoes back is never trusted — and every
+// signature the owner owes must verify against the owner's key.
 import { createHash } from 'node:crypto';
 import * as ecc from 'tiny-secp256k1';
 import { hex } from '@scure/base';
 import type { ArkServerInfo } from '../backends/ark/ark-backend.ts';
 import { parsePsbt, sighashesFor } from '../backends/ark/psbt.ts';
 import { ProtocolError } from '../domain/error-codes.ts';
+import type { PreparedTx } from './context.ts';
 import type { Plan } from './planner.ts';
+import { SIGNING_STEP, type PreparedSession } from './records.ts';
 
-export type ChallengeType = 'sign_ark_tx' | 'sign_checkpoint_txs';
+export const CHALLENGE_TYPE = 'sign_ark_tx';
 
 export interface SighashEntry {
   readonly input_index: number;
@@ -18,15 +21,9 @@ export interface SighashEntry {
   readonly psbt_index: number;
 }
 
-/**
- * What a response must echo: step 1 (`psbt`) — sha256 of the PSBT's bytes; step 2 (`psbts`) —
- * sha256 of the base64 PSBTs joined by "\n", however many there are.
- */
-export function payloadRef(step: number, psbts: readonly string[]): string {
-  const hash = createHash('sha256');
-  if (step === 1) hash.update(Buffer.from(psbts[0]!, 'base64'));
-  else hash.update(psbts.join('\n'));
-  return hash.digest('hex');
+/** What a response must echo: sha256 of the UTF-8 text of the base64 PSBTs joined by "\n". */
+export function payloadRef(psbts: readonly string[]): string {
+  return createHash('sha256').update(psbts.join('\n'), 'utf8').digest('hex');
 }
 
 /** Every sighash `owner` must sign in `psbts` (psbt_index = position in the list). */
@@ -41,7 +38,7 @@ export function ownerSighashes(psbts: readonly string[], owner: string): Sighash
 }
 
 /** The plan as a wallet reads it in `context`: amounts as decimal strings. */
-export function describePlan(plan: Plan, vouts: readonly number[]) {
+function describePlan(plan: Plan, vouts: readonly number[]) {
   return {
     inputs: plan.inputs.map((input, i) => ({
       input_index: i,
@@ -62,7 +59,7 @@ export function describePlan(plan: Plan, vouts: readonly number[]) {
   };
 }
 
-export function serverContext(info: ArkServerInfo) {
+function serverContext(info: ArkServerInfo) {
   return {
     server_pubkey: info.signerPubkey,
     unilateral_exit_delay: {
@@ -70,6 +67,50 @@ export function serverContext(info: ArkServerInfo) {
       value: info.unilateralExitDelay.value.toString(),
     },
   };
+}
+
+/**
+ * The 31511 content for one session of a prepared group: `psbts` are the Ark tx and its
+ * checkpoints, unsigned, in input order.
+ */
+export function challengePayload(
+  session: PreparedSession,
+  psbts: readonly string[],
+  info: ArkServerInfo,
+  gatewayVtxoPubkey: string,
+  expiresAtMs: number,
+) {
+  const { context, tx } = session;
+  return {
+    session_id: session.sessionId,
+    step: SIGNING_STEP,
+    step_total: SIGNING_STEP,
+    type: CHALLENGE_TYPE,
+    psbts: [...psbts],
+    sighashes: ownerSighashes(psbts, session.owner),
+    payload_ref: payloadRef(psbts),
+    domain: 'ark_tx',
+    context: {
+      human: context.human,
+      action_id: session.actionId,
+      type: context.intent.type,
+      params: context.intent.params,
+      fee: context.intent.fee,
+      ark_txid: tx.arkTxid,
+      ...(session.batchId ? { batch_id: session.batchId } : {}),
+      ...serverContext(info),
+      gateway_vtxo_pubkey: gatewayVtxoPubkey,
+      ...describePlan(session.plan, tx.vouts),
+      ...commitmentContext(tx),
+    },
+    expires_at: Math.floor(expiresAtMs / 1000),
+  };
+}
+
+function commitmentContext(tx: PreparedTx) {
+  return tx.commitment
+    ? { commitment: { vout: tx.commitment.vout, hash: tx.commitment.hash, preimage: tx.commitment.preimage } }
+    : {};
 }
 
 export interface ResponseBody {
@@ -107,7 +148,7 @@ export function parseResponse(plaintext: string): ResponseBody {
   if (typeof session_id !== 'string' || session_id.length === 0 || session_id.length > 64) {
     throw new ProtocolError('MALFORMED_CONTENT', 'session_id must be a string');
   }
-  if (step !== 1 && step !== 2) throw new ProtocolError('MALFORMED_CONTENT', 'step must be 1 or 2');
+  if (step !== SIGNING_STEP) throw new ProtocolError('MALFORMED_CONTENT', `step must be ${SIGNING_STEP}`);
   if (typeof payload_ref !== 'string' || !HEX64.test(payload_ref)) {
     throw new ProtocolError('MALFORMED_CONTENT', 'payload_ref must be 64 hex');
   }
@@ -123,12 +164,12 @@ export function parseResponse(plaintext: string): ResponseBody {
         throw new ProtocolError('MALFORMED_CONTENT', `unknown signature field "${key}"`);
       }
     }
-    const psbtIndex = e.psbt_index ?? 0;
+    const psbtIndex = e.psbt_index;
     if (!Number.isSafeInteger(e.input_index) || (e.input_index as number) < 0) {
       throw new ProtocolError('MALFORMED_CONTENT', 'input_index must be an integer >= 0');
     }
     if (!Number.isSafeInteger(psbtIndex) || (psbtIndex as number) < 0) {
-      throw new ProtocolError('MALFORMED_CONTENT', 'psbt_index must be an integer >= 0');
+      throw new ProtocolError('MALFORMED_CONTENT', 'psbt_index must be an integer >= 0 on every signature');
     }
     if (typeof e.sig !== 'string' || !HEX128.test(e.sig)) {
       throw new ProtocolError('MALFORMED_CONTENT', 'sig must be a 64-byte hex BIP-340 signature');
@@ -139,7 +180,7 @@ export function parseResponse(plaintext: string): ResponseBody {
 }
 
 /**
- * Checks a response against the step's PSBTs: the payload matches, and for every sighash the
+ * Checks a response against the challenge's PSBTs: the payload matches, and for every sighash the
  * owner owes there is exactly one signature that verifies under the owner's key over the
  * digest recomputed from the PSBT. Returns the signatures in sighash order. 3002 otherwise.
  */
@@ -149,8 +190,7 @@ export function verifyResponse(
   owner: string,
 ): { input_index: number; psbt_index: number; sig: string }[] {
   const invalid = (message: string) => new ProtocolError('CHALLENGE_RESPONSE_INVALID', message);
-  if (response.payload_ref !== payloadRef(response.step, psbts))
-    throw invalid('payload_ref does not match the challenge');
+  if (response.payload_ref !== payloadRef(psbts)) throw invalid('payload_ref does not match the challenge');
   const owed = ownerSighashes(psbts, owner);
   const given = new Map(response.signatures.map((s) => [`${s.psbt_index}:${s.input_index}`, s.sig]));
   if (given.size !== response.signatures.length) throw invalid('a signature is given twice');

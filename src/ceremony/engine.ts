@@ -2,30 +2,46 @@
 // sessions"). A session group — one intent, or every leg of a batch — shares one Ark
 // transaction and moves through the states together:
 //
-//   accepted → ark_tx_prepared → awaiting_ark_signatures → submitted
-//            → awaiting_checkpoint_signatures → confirmed        (or failed | expired | cancelled)
+//   accepted → ark_tx_prepared → awaiting_signatures → submitted → confirmed
+//   (before submission: or failed | expired | cancelled)
 //
 // `advance()` looks at what is persisted and performs the next effect. Every transition is
 // written (conditional update, in the transaction that also queues the events announcing it)
 // before its effect leaves the process, so `advance()` can be called again at any time — by the
-// response handler, by the sweep job, after a crash — and picks up where things stand. The Ark
-// server is asked for the pending tx before anything is submitted twice; settlement is one
-// conditional transaction, so a group never settles twice.
-import { randomUUID } from 'node:crypto';
-import type { ArkBackend, ArkServerInfo } from '../backends/ark/ark-backend.ts';
+// response handler, by the sweep job, after a crash — and picks up where things stand.
+//
+// Nothing reaches the Ark server before every signature the transaction needs is stored: the
+// wallets sign the Ark tx and their checkpoints in one step. From `submitted` on the gateway
+// needs nobody: it submits, finalizes and settles, asking the Ark server for the pending tx before
+// anything is sent twice; such a session is never failed by a timeout and never releases inputs
+// the server may hold.
+import type { ArkBackend, ArkServerInfo, Outpoint } from '../backends/ark/ark-backend.ts';
 import { addSignatures, encodePsbt, parsePsbt, signInputs } from '../backends/ark/psbt.ts';
-import { BackendError } from '../backends/types.ts';
+import { allocationCommitment } from '../domain/allocation-commitment.ts';
 import { errorFromCode, ProtocolError } from '../domain/error-codes.ts';
 import type { NostrEvent } from '../domain/nostr-protocol.ts';
+import type { VtxoStore } from '../ledger/vtxo-store.ts';
 import type { Logger } from '../logging.ts';
-import type { VtxoRecord, VtxoStore } from '../ledger/vtxo-store.ts';
 import type { Publisher } from '../nostr/publisher.ts';
 import type { Database } from '../store/database.ts';
-import type { IntentStatus, SessionState, SigningSession } from '../store/schema.ts';
-import { describePlan, ownerSighashes, payloadRef, serverContext, type ChallengeType } from './challenge.ts';
-import { fromStored, toStored, type SessionContext } from './context.ts';
+import type { IntentStatus, SessionState } from '../store/schema.ts';
+import { CHALLENGE_TYPE, challengePayload } from './challenge.ts';
+import type { PreparedTx } from './context.ts';
+import { judge } from './failures.ts';
 import type { Plan } from './planner.ts';
-import { CANCELLABLE_STATES, OPEN_STATES, SessionStore, type Trx } from './session-store.ts';
+import {
+  CeremonyRecords,
+  isEnded,
+  isPreSubmission,
+  PRE_SUBMISSION_STATES,
+  SIGNING_STEP,
+  type EndedState,
+  type PreparedSession,
+  type Session,
+  type SessionWithTx,
+  type Trx,
+} from './records.ts';
+import { Lost, progressNotice, settleWithin, type SettledGroup, type SettlementDeps } from './settlement.ts';
 
 export interface InventorySigner {
   readonly pubkey: string;
@@ -41,14 +57,9 @@ export interface EngineDeps {
   readonly stepTimeoutMs: number;
   readonly logger: Logger;
   readonly now?: () => number;
-  /**
-   * Runs inside the settlement transaction, after the VTXOs are recorded: what a session type
-   * starts once its Ark tx is final (a land's payment row), committed with the settlement or not
-   * at all. `announce: false` leaves the 31340 to it.
-   */
-  readonly onSettled?: (trx: Trx, settled: SettledGroup) => Promise<{ readonly announce: boolean } | void>;
+  readonly onSettled?: SettlementDeps['onSettled'];
   /** Plans (selects and locks inputs for) a group whose plan a crash lost before it was stored. */
-  readonly replan?: (group: readonly SigningSession[]) => Promise<void>;
+  readonly replan?: (group: readonly Session[]) => Promise<void>;
   /** Crash tests: called after each persisted point of the ceremony (see TEST_CRASH_AFTER). */
   readonly crashPoint?: (point: CrashPoint) => void;
 }
@@ -56,11 +67,10 @@ export interface EngineDeps {
 export type CrashPoint =
   | 'accepted'
   | 'ark_tx_prepared'
-  | 'awaiting_ark_signatures'
+  | 'awaiting_signatures'
   | 'answered'
   | 'submitted'
   | 'server_signed'
-  | 'awaiting_checkpoint_signatures'
   | 'finalized'
   | 'confirmed';
 
@@ -74,30 +84,23 @@ export interface CeremonyObserver {
   feeCollected(assetId: string, amount: bigint): void;
 }
 
-export interface SettledGroup {
-  readonly arkTxid: string;
-  readonly sessions: readonly SigningSession[];
-  readonly contexts: readonly SessionContext[];
-  readonly created: readonly VtxoRecord[];
-  readonly settledAt: number;
-}
+export type { SettledGroup };
 
-/** Thrown inside a transaction when a conditional transition lost: roll back, nothing to do. */
-class Lost extends Error {}
-
-const STEP_TOTAL = 2;
-/** Step 1 done (the signed Ark tx goes to the Ark server); step 2 done (settled). */
-const PROGRESS_STATES: readonly SessionState[] = ['submitted', 'confirmed'];
 /** An `accepted` session without a plan this old lost its planner (a crash) and is planned again. */
 const REPLAN_AFTER_MS = 20_000;
-const FAILED_INTENT: Record<'failed' | 'expired' | 'cancelled', IntentStatus> = {
+/**
+ * How long the inputs of a submitted transaction stay locked: they are at the Ark server, and
+ * only settlement or the reconciliation (the server no longer holds them) frees them.
+ */
+export const HELD_BY_SERVER_MS = 365 * 24 * 3_600_000;
+const ENDED_INTENT: Record<EndedState, IntentStatus> = {
   failed: 'failed',
   expired: 'expired',
   cancelled: 'cancelled',
 };
 
 export class CeremonyEngine {
-  readonly store: SessionStore;
+  readonly records: CeremonyRecords;
   observer: CeremonyObserver | undefined;
   readonly #deps: EngineDeps;
   readonly #now: () => number;
@@ -107,12 +110,16 @@ export class CeremonyEngine {
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
-    this.store = new SessionStore(deps.database);
     this.#now = deps.now ?? Date.now;
+    this.records = new CeremonyRecords(deps.database, this.#now);
   }
 
   get now(): number {
     return this.#now();
+  }
+
+  get #settlement(): SettlementDeps {
+    return { ...this.#deps, records: this.records };
   }
 
   async serverInfo(): Promise<ArkServerInfo> {
@@ -120,16 +127,19 @@ export class CeremonyEngine {
     return this.#info;
   }
 
+  /** Crash tests only: see TEST_CRASH_AFTER. */
+  crash(point: CrashPoint): void {
+    this.#deps.crashPoint?.(point);
+  }
+
   /** Runs the next effects of the session's group until it waits for a wallet, or ends. */
   async advance(sessionId: string): Promise<void> {
-    const head = await this.store.get(sessionId);
+    const head = await this.records.session(sessionId);
     if (!head) return;
-    const key = head.batch_id ?? head.session_id;
+    const key = head.batchId ?? head.sessionId;
     const running = this.#running.get(key);
-    if (running) {
-      await running.catch(() => undefined);
-      // The run we waited for may have stopped just before this caller's news arrived.
-    }
+    // The run we wait for may have stopped just before this caller's news arrived: run again.
+    if (running) await running.catch(() => undefined);
     const run = this.#advance(sessionId).finally(() => {
       if (this.#running.get(key) === run) this.#running.delete(key);
     });
@@ -143,27 +153,21 @@ export class CeremonyEngine {
     }
   }
 
-  /** One effect; true when something moved and the next step may follow at once. */
+  /** One effect; true when something moved and the next effect may follow at once. */
   async #step(sessionId: string): Promise<boolean> {
-    const head = await this.store.get(sessionId);
-    if (!head || !OPEN_STATES.includes(head.state)) return false;
-    const group = await this.store.group(head);
-    const ended = group.find((s) => !OPEN_STATES.includes(s.state) && s.state !== 'confirmed');
+    const head = await this.records.session(sessionId);
+    if (!head || !(isPreSubmission(head.state) || head.state === 'submitted')) return false;
+    const group = await this.records.group(head);
+    const ended = group.find(isEnded);
     if (ended) {
       // A party of a batch failed, timed out or cancelled: so does everyone else.
-      await this.fail(group, errorFromCode(ended.error_code, ended.error_message), 'failed');
+      await this.fail(group, errorFromCode(ended.error.code, ended.error.message), 'failed');
       return false;
     }
-    const now = this.#now();
-    const late = group.find(
-      (s) => s.deadline_at <= now || (s.step_deadline_at !== null && s.step_deadline_at <= now),
-    );
-    // Past a deadline a group fails — unless the wallets have all answered the open step (what
-    // is left is the gateway's own work, possibly already at the Ark server) or it was submitted.
-    if (late && head.state !== 'submitted' && !(await this.#stepAnswered(group, head))) {
+    if (head.state !== 'submitted' && this.#late(group) && !(await this.#allAnswered(group))) {
       await this.fail(
         group,
-        new ProtocolError('SESSION_TIMEOUT', 'a signing step was not answered in time'),
+        new ProtocolError('SESSION_TIMEOUT', 'the signing step was not answered in time'),
         'expired',
       );
       return false;
@@ -173,49 +177,48 @@ export class CeremonyEngine {
         case 'accepted':
           return await this.#prepare(group);
         case 'ark_tx_prepared':
-          return await this.#openStep(group, 1, 'ark_tx_prepared', 'awaiting_ark_signatures');
-        case 'awaiting_ark_signatures':
-          return await this.#signArkTx(group);
+          return await this.#openChallenges(prepared(group));
+        case 'awaiting_signatures':
+          return await this.#collect(prepared(group));
         case 'submitted':
-          return await this.#submit(group);
-        case 'awaiting_checkpoint_signatures':
-          return await this.#finalize(group);
+          return await this.#submit(prepared(group));
         default:
           return false;
       }
     } catch (error) {
       if (error instanceof Lost) return true;
-      if (error instanceof ProtocolError) {
-        await this.fail(group, error, 'failed');
-        return false;
+      const verdict = judge(error);
+      // Submitted: the Ark server may hold the inputs; only the server's answer ends it.
+      if (verdict.kind === 'retry' || head.state === 'submitted') throw error;
+      if (verdict.unexpected) {
+        this.#deps.logger.error(
+          { err: error, session: head.sessionId },
+          'a session failed on an unexpected error',
+        );
       }
-      if (error instanceof BackendError && !error.retryable) {
-        const reason =
-          error.kind === 'already_spent'
-            ? new ProtocolError('VTXO_SPENT', error.message)
-            : error.toProtocolError();
-        await this.fail(group, reason, 'failed');
-        return false;
-      }
-      // A daemon that is down or slow: the group stays where it is; the sweep tries again.
-      throw error;
+      await this.fail(group, verdict.reason, 'failed');
+      return false;
     }
   }
 
-  async #stepAnswered(group: readonly SigningSession[], head: SigningSession): Promise<boolean> {
-    const step =
-      head.state === 'awaiting_ark_signatures' ? 1 : head.state === 'awaiting_checkpoint_signatures' ? 2 : 0;
-    if (step === 0) return false;
-    const challenges = await this.store.challenges(
-      group.map((s) => s.session_id),
-      step,
+  #late(group: readonly Session[]): boolean {
+    const now = this.#now();
+    return group.some((s) => s.deadlineAt <= now || (s.stepDeadlineAt !== null && s.stepDeadlineAt <= now));
+  }
+
+  /** Every party answered the open step: what is left is the gateway's own work. */
+  async #allAnswered(group: readonly Session[]): Promise<boolean> {
+    if (group.some((s) => s.state !== 'awaiting_signatures')) return false;
+    const challenges = await this.records.challenges(
+      group.map((s) => s.sessionId),
+      SIGNING_STEP,
     );
     return challenges.length === group.length && challenges.every((c) => c.status === 'answered');
   }
 
   async #transaction<T>(work: (trx: Trx) => Promise<T>): Promise<T | undefined> {
     try {
-      const result = await this.#deps.database.db.transaction().execute(work);
+      const result = await this.records.transaction(work);
       this.#deps.publisher.flush();
       return result;
     } catch (error) {
@@ -226,48 +229,30 @@ export class CeremonyEngine {
 
   async #move(
     trx: Trx,
-    session: SigningSession,
+    session: Session,
     from: SessionState,
     to: SessionState,
-    patch: Parameters<SessionStore['transition']>[5] = {},
+    patch: Parameters<CeremonyRecords['transition']>[4] = {},
   ): Promise<void> {
-    if (!(await this.store.transition(trx, session.session_id, [from], to, this.#now(), patch)))
-      throw new Lost();
-    // One progress notice per completed step: the challenges already announce each open step,
-    // and every extra event costs a signature, an encryption and a relay write.
-    if (!PROGRESS_STATES.includes(to)) return;
-    await this.#deps.publisher.send(
-      [
-        this.#deps.publisher.notification(
-          { to: session.owner_pubkey },
-          {
-            type: 'session_progress',
-            session_id: session.session_id,
-            action_id: session.action_id,
-            state: to,
-            step: patch.current_step ?? session.current_step,
-            step_total: STEP_TOTAL,
-            ark_txid: patch.ark_txid ?? session.ark_txid,
-          },
-          `${session.session_id}:${to}`,
-        ),
-      ],
-      trx,
-    );
+    if (!(await this.records.transition(trx, session.sessionId, [from], to, patch))) throw new Lost();
   }
 
-  /** accepted → ark_tx_prepared: the Ark tx and its checkpoints are built and stored. */
-  async #prepare(group: readonly SigningSession[]): Promise<boolean> {
-    const context = fromStored(group[0]!.context_json);
-    const plan = context.plan;
+  /** accepted → ark_tx_prepared: the Ark tx (with its commitment) and its checkpoints are built and stored. */
+  async #prepare(group: readonly Session[]): Promise<boolean> {
+    const head = group[0]!;
+    const plan = head.state === 'accepted' ? head.plan : undefined;
     if (!plan) {
       // The process died between recording the intent and storing its plan. A young session
       // is probably being planned right now by the intake that accepted it: leave it be.
-      if (Number(group[0]!.updated_at) > this.#now() - REPLAN_AFTER_MS) return false;
-      if (!this.#deps.replan) throw new Error(`session ${group[0]!.session_id} has no plan`);
+      if (head.updatedAt > this.#now() - REPLAN_AFTER_MS) return false;
+      if (!this.#deps.replan) throw new Error(`session ${head.sessionId} has no plan`);
       await this.#deps.replan(group);
       return true;
     }
+    const commitment = allocationCommitment(
+      group.map((s) => s.actionId),
+      plan.outputs.map((o, vout) => ({ vout, owner: o.owner, assetId: o.assetId, amount: o.amount })),
+    );
     const built = await this.#deps.ark.buildTransfer(
       plan.inputs.map((i) => ({
         outpoint: { txid: i.txid, vout: i.vout },
@@ -275,30 +260,39 @@ export class CeremonyEngine {
         amount: i.sats,
       })),
       plan.outputs.map((o) => ({ ownerPubkey: o.owner, amount: o.sats })),
+      { opReturn: commitment.data },
     );
-    const vouts = built.outputs.map((o) => o.vout);
-    const scripts = built.outputs.map((o) => o.pkScript);
-    const now = this.#now();
+    if (built.opReturnVout !== commitment.vout) {
+      throw new Error(
+        `the Ark backend put the commitment at vout ${built.opReturnVout}, not ${commitment.vout}`,
+      );
+    }
+    const tx: PreparedTx = {
+      arkTxid: built.arkTxid,
+      vouts: built.outputs.map((o) => o.vout),
+      scripts: built.outputs.map((o) => o.pkScript),
+      commitment: { vout: commitment.vout, hash: commitment.hash, preimage: commitment.preimage },
+    };
     await this.#transaction(async (trx) => {
-      await trx
-        .insertInto('ark_transactions')
-        .values({
-          ark_txid: built.arkTxid,
-          session_id: group[0]!.session_id,
-          batch_id: group[0]!.batch_id,
-          tx_kind: context.kind,
+      const existing = await this.records.arkTx(built.arkTxid, trx);
+      // The same group built twice (two workers) makes the same tx: the second insert is a no-op.
+      if (!existing) {
+        await this.records.insertArkTx(trx, {
+          arkTxid: built.arkTxid,
+          ownerId: head.sessionId,
+          batchId: head.batchId,
+          kind: head.context.kind,
           status: 'built',
-          ark_psbt: built.arkPsbt,
-          checkpoint_psbts_json: JSON.stringify(built.checkpointPsbts),
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
+          psbt: built.arkPsbt,
+          checkpoints: built.checkpointPsbts,
+        });
+      } else if (existing.ownerId !== head.sessionId) {
+        throw new Error(`Ark tx ${built.arkTxid} already belongs to ${existing.ownerId}`);
+      }
       for (const session of group) {
-        const mine = fromStored(session.context_json);
         await this.#move(trx, session, 'accepted', 'ark_tx_prepared', {
-          ark_txid: built.arkTxid,
-          context_json: toStored({ ...mine, vouts, scripts, unsignedArkPsbt: built.arkPsbt }),
+          arkTxid: built.arkTxid,
+          context: { ...session.context, plan, tx },
         });
       }
     });
@@ -306,375 +300,206 @@ export class CeremonyEngine {
     return true;
   }
 
-  /** Crash tests only: see TEST_CRASH_AFTER. */
-  crash(point: CrashPoint): void {
-    this.#deps.crashPoint?.(point);
-  }
-
-  /** Opens `step` for every session of the group: a challenge row and its 31511, one transaction. */
-  async #openStep(
-    group: readonly SigningSession[],
-    step: 1 | 2,
-    from: SessionState,
-    to: SessionState,
-    checkpointPsbts?: readonly string[],
-    before?: (trx: Trx) => Promise<void>,
-  ): Promise<boolean> {
+  /** ark_tx_prepared → awaiting_signatures: one challenge per party (a row and its 31511), one transaction. */
+  async #openChallenges(group: readonly PreparedSession[]): Promise<boolean> {
     const info = await this.serverInfo();
     const gatewayVtxoPubkey = (await this.#deps.inventoryKey()).pubkey;
+    const row = await this.#arkTx(group[0]!.tx.arkTxid);
+    const psbts = [row.psbt, ...row.checkpoints];
     const now = this.#now();
     await this.#transaction(async (trx) => {
-      await before?.(trx);
       for (const session of group) {
-        const context = fromStored(session.context_json);
-        const psbts = step === 1 ? [context.unsignedArkPsbt!] : [...checkpointPsbts!];
-        const stepDeadline = Math.min(now + this.#deps.stepTimeoutMs, session.deadline_at);
-        const type: ChallengeType = step === 1 ? 'sign_ark_tx' : 'sign_checkpoint_txs';
-        const payload = {
-          session_id: session.session_id,
-          step,
-          step_total: STEP_TOTAL,
-          type,
-          ...(step === 1 ? { psbt: psbts[0] } : { psbts }),
-          sighashes: ownerSighashes(psbts, session.owner_pubkey),
-          payload_ref: payloadRef(step, psbts),
-          domain: step === 1 ? 'ark_tx' : 'checkpoint_txs',
-          context: {
-            human: context.human,
-            action_id: session.action_id,
-            type: context.intent.type,
-            params: context.intent.params,
-            fee: context.intent.fee,
-            ark_txid: session.ark_txid,
-            ...(session.batch_id ? { batch_id: session.batch_id } : {}),
-            ...serverContext(info),
-            gateway_vtxo_pubkey: gatewayVtxoPubkey,
-            ...describePlan(context.plan!, context.vouts!),
-          },
-          expires_at: Math.floor(stepDeadline / 1000),
-        };
+        const stepDeadline = Math.min(now + this.#deps.stepTimeoutMs, session.deadlineAt);
+        const payload = challengePayload(session, psbts, info, gatewayVtxoPubkey, stepDeadline);
         const event = this.#deps.publisher.challenge(
-          { to: session.owner_pubkey },
-          context.intent.event_id,
+          { to: session.owner },
+          session.context.intent.event_id,
           payload,
         );
-        await trx
-          .insertInto('signing_challenges')
-          .values({
-            challenge_id: randomUUID(),
-            session_id: session.session_id,
-            step,
-            challenge_type: type,
-            payload_json: JSON.stringify(payload),
-            event_id: event.id,
-            status: 'open',
-            expires_at: stepDeadline,
-            created_at: now,
-          })
-          .execute();
+        await this.records.insertChallenge(trx, {
+          sessionId: session.sessionId,
+          step: SIGNING_STEP,
+          type: CHALLENGE_TYPE,
+          payload,
+          eventId: event.id,
+          expiresAt: stepDeadline,
+        });
         await this.#deps.publisher.send([event], trx);
-        await this.#move(trx, session, from, to, {
-          current_step: step,
-          step_deadline_at: stepDeadline,
-          steps_completed_json: JSON.stringify(step === 1 ? [] : [1]),
+        await this.#move(trx, session, 'ark_tx_prepared', 'awaiting_signatures', {
+          currentStep: SIGNING_STEP,
+          stepDeadlineAt: stepDeadline,
+          stepsCompleted: [],
         });
       }
     });
-    this.crash(
-      to === 'awaiting_ark_signatures' ? 'awaiting_ark_signatures' : 'awaiting_checkpoint_signatures',
-    );
+    this.crash('awaiting_signatures');
     return true;
   }
 
-  /** awaiting_ark_signatures → submitted, once every party answered: the signed tx is stored first. */
-  async #signArkTx(group: readonly SigningSession[]): Promise<boolean> {
-    const challenges = await this.store.challenges(
-      group.map((s) => s.session_id),
-      1,
+  /**
+   * awaiting_signatures → submitted, once every party answered: the Ark tx and the checkpoints
+   * with every owner's signature (and the gateway's, for its inventory inputs) are stored first.
+   */
+  async #collect(group: readonly PreparedSession[]): Promise<boolean> {
+    const challenges = await this.records.challenges(
+      group.map((s) => s.sessionId),
+      SIGNING_STEP,
     );
     if (challenges.length !== group.length || challenges.some((c) => c.status !== 'answered')) return false;
-    const context = fromStored(group[0]!.context_json);
-    const tx = parsePsbt(context.unsignedArkPsbt!);
+    const { plan, tx } = group[0]!;
+    const row = await this.#arkTx(tx.arkTxid);
+    const arkTx = parsePsbt(row.psbt);
+    const checkpoints = row.checkpoints.map(parsePsbt);
     for (const challenge of challenges) {
-      const owner = group.find((s) => s.session_id === challenge.session_id)!.owner_pubkey;
-      const sigs = JSON.parse(challenge.response_json!) as { input_index: number; sig: string }[];
-      addSignatures(
-        tx,
-        owner,
-        sigs.map((s) => ({ inputIndex: s.input_index, sig: s.sig })),
-      );
+      const owner = group.find((s) => s.sessionId === challenge.session_id)!.owner;
+      const sigs = JSON.parse(challenge.response_json ?? '[]') as {
+        input_index: number;
+        psbt_index: number;
+        sig: string;
+      }[];
+      for (const s of sigs) {
+        const target = s.psbt_index === 0 ? arkTx : checkpoints[s.psbt_index - 1];
+        if (!target) throw new Error(`a stored signature names PSBT ${s.psbt_index}`);
+        addSignatures(target, owner, [{ inputIndex: s.input_index, sig: s.sig }]);
+      }
     }
-    const gatewayInputs = gatewayInputIndexes(context.plan!);
-    if (gatewayInputs.length > 0) signInputs(tx, (await this.#deps.inventoryKey()).secretKey, gatewayInputs);
-    const signed = encodePsbt(tx);
+    const gatewayInputs = gatewayInputIndexes(plan);
+    if (gatewayInputs.length > 0) {
+      const key = await this.#deps.inventoryKey();
+      signInputs(arkTx, key.secretKey, gatewayInputs);
+      for (const index of gatewayInputs) signInputs(checkpoints[index]!, key.secretKey, [0]);
+    }
     const now = this.#now();
     await this.#transaction(async (trx) => {
-      await trx
-        .updateTable('ark_transactions')
-        .set({ ark_psbt: signed, status: 'submitted', submitted_at: now, updated_at: now })
-        .where('ark_txid', '=', group[0]!.ark_txid!)
-        .where('status', 'in', ['built', 'submitted'])
-        .execute();
+      const stored = await this.records.markArkTx(trx, tx.arkTxid, ['built'], 'submitted', {
+        psbt: encodePsbt(arkTx),
+        checkpoints: checkpoints.map(encodePsbt),
+      });
+      if (!stored) throw new Lost();
       for (const session of group) {
-        await this.#move(trx, session, 'awaiting_ark_signatures', 'submitted', {
-          steps_completed_json: JSON.stringify([1]),
-          step_deadline_at: null,
+        await this.#move(trx, session, 'awaiting_signatures', 'submitted', {
+          stepsCompleted: [SIGNING_STEP],
+          stepDeadlineAt: null,
         });
+        await this.#deps.vtxos.holdWithin(trx, session.sessionId, now + HELD_BY_SERVER_MS);
       }
+      await this.#deps.publisher.send(
+        group.map((s) => progressNotice(this.#deps.publisher, s, 'submitted', tx.arkTxid)),
+        trx,
+      );
     });
     this.crash('submitted');
     return true;
   }
 
-  /** submitted → awaiting_checkpoint_signatures: SubmitTx (or the pending tx after a crash). */
-  async #submit(group: readonly SigningSession[]): Promise<boolean> {
-    const arkTxid = group[0]!.ark_txid!;
-    const row = await this.#deps.database.db
-      .selectFrom('ark_transactions')
-      .selectAll()
-      .where('ark_txid', '=', arkTxid)
-      .executeTakeFirstOrThrow();
-    const plan = fromStored(group[0]!.context_json).plan!;
-    const inputs = plan.inputs.map((i) => ({ txid: i.txid, vout: i.vout }));
-    const lookup = await this.#deps.ark.getPendingTx(arkTxid, inputs);
-    if (lookup.state === 'finalized') return this.#settle(group, 'submitted');
+  /** submitted: SubmitTx (unless the server has it), the owners' checkpoint signatures added, FinalizeTx, settle. */
+  async #submit(group: readonly PreparedSession[]): Promise<boolean> {
+    const { plan, tx } = group[0]!;
+    const row = await this.#arkTx(tx.arkTxid);
+    const inputs = outpointsOf(plan);
+    const { ark } = this.#deps;
+    let lookup = await ark.getPendingTx(tx.arkTxid, inputs);
+    if (lookup.state === 'finalized') return this.#settle(group);
     let serverSigned: readonly string[];
     if (lookup.state === 'pending') serverSigned = lookup.signedCheckpointPsbts;
     else {
-      const unsignedCheckpoints = JSON.parse(row.checkpoint_psbts_json!) as string[];
       try {
-        serverSigned = (await this.#deps.ark.submitTx(row.ark_psbt, unsignedCheckpoints))
-          .signedCheckpointPsbts;
+        serverSigned = (await ark.submitTx(row.psbt, row.checkpoints)).signedCheckpointPsbts;
       } catch (error) {
         // Another worker may have submitted this very tx a moment ago (both saw it unknown): a
         // refusal then is the server saying it already has it. Ask again before failing anyone.
-        const again = await this.#deps.ark.getPendingTx(arkTxid, inputs);
-        if (again.state === 'finalized') return this.#settle(group, 'submitted');
-        if (again.state !== 'pending') throw error;
-        serverSigned = again.signedCheckpointPsbts;
+        lookup = await ark.getPendingTx(tx.arkTxid, inputs);
+        if (lookup.state === 'finalized') return this.#settle(group);
+        if (lookup.state !== 'pending') return this.#refused(group, error);
+        serverSigned = lookup.signedCheckpointPsbts;
       }
       this.crash('server_signed');
     }
-    await this.#openStep(
-      group,
-      2,
-      'submitted',
-      'awaiting_checkpoint_signatures',
-      serverSigned,
-      async (trx) => {
-        await trx
-          .updateTable('ark_transactions')
-          .set({ checkpoint_psbts_json: JSON.stringify(serverSigned), updated_at: this.#now() })
-          .where('ark_txid', '=', arkTxid)
-          .execute();
-      },
-    );
-    return true;
-  }
-
-  /** Once every party signed its checkpoints: FinalizeTx (idempotent), then settle. */
-  async #finalize(group: readonly SigningSession[]): Promise<boolean> {
-    const challenges = await this.store.challenges(
-      group.map((s) => s.session_id),
-      2,
-    );
-    if (challenges.length !== group.length || challenges.some((c) => c.status !== 'answered')) return false;
-    const arkTxid = group[0]!.ark_txid!;
-    const row = await this.#deps.database.db
-      .selectFrom('ark_transactions')
-      .select(['checkpoint_psbts_json'])
-      .where('ark_txid', '=', arkTxid)
-      .executeTakeFirstOrThrow();
-    const checkpoints = (JSON.parse(row.checkpoint_psbts_json!) as string[]).map(parsePsbt);
-    for (const challenge of challenges) {
-      const owner = group.find((s) => s.session_id === challenge.session_id)!.owner_pubkey;
-      const sigs = JSON.parse(challenge.response_json!) as {
-        input_index: number;
-        psbt_index: number;
-        sig: string;
-      }[];
-      for (const s of sigs)
-        addSignatures(checkpoints[s.psbt_index]!, owner, [{ inputIndex: s.input_index, sig: s.sig }]);
-    }
-    const plan = fromStored(group[0]!.context_json).plan!;
-    const gatewayInputs = gatewayInputIndexes(plan);
-    if (gatewayInputs.length > 0) {
-      const key = await this.#deps.inventoryKey();
-      for (const index of gatewayInputs) signInputs(checkpoints[index]!, key.secretKey, [0]);
-    }
+    const final = withOwnerSignatures(serverSigned, row.checkpoints);
     try {
-      await this.#deps.ark.finalizeTx(arkTxid, checkpoints.map(encodePsbt));
+      await ark.finalizeTx(tx.arkTxid, final);
     } catch (error) {
       // Finalized by another worker meanwhile, the refusal means nothing is wrong: settle.
-      // Failing here would release inputs the server has already spent.
-      const inputs = plan.inputs.map((i) => ({ txid: i.txid, vout: i.vout }));
-      if ((await this.#deps.ark.getPendingTx(arkTxid, inputs)).state !== 'finalized') throw error;
+      if ((await ark.getPendingTx(tx.arkTxid, inputs)).state !== 'finalized') throw error;
     }
     this.crash('finalized');
-    return this.#settle(group, 'awaiting_checkpoint_signatures');
+    return this.#settle(group);
   }
 
   /**
-   * The one settlement transaction: sessions confirmed (conditional — a second run changes
-   * nothing), inputs spent, outputs recorded with their colour, fees booked, intents settled,
-   * the Ark tx finalized, and the 31340 queued.
+   * The Ark server refused the submission and holds nothing of it: a refusal ends the group with
+   * its code (its locks released); a daemon that is away leaves it submitted for the sweep.
    */
-  async #settle(group: readonly SigningSession[], from: SessionState): Promise<boolean> {
-    const context = fromStored(group[0]!.context_json);
-    const plan = context.plan!;
-    const arkTxid = group[0]!.ark_txid!;
-    const now = this.#now();
-    const expiresAt = plan.inputs.reduce<number | null>(
-      (min, i) => (i.expiresAt === null ? min : min === null ? i.expiresAt : Math.min(min, i.expiresAt)),
-      null,
-    );
-    await this.#transaction(async (trx) => {
-      for (const session of group) {
-        await this.#move(trx, session, from, 'confirmed', {
-          current_step: STEP_TOTAL,
-          steps_completed_json: JSON.stringify([1, 2]),
-          step_deadline_at: null,
-          completed_at: now,
-        });
-      }
-      const fees = plan.outputs.filter((o) => o.role === 'fee');
-      const bySession = new Map<string, string[]>();
-      for (const input of plan.inputs)
-        bySession.set(input.sessionId, [...(bySession.get(input.sessionId) ?? []), input.vtxoId]);
-      const { spent, created } = await this.#deps.vtxos.spendWithin(
-        trx,
-        [...bySession].map(([sessionId, vtxoIds]) => ({ sessionId, vtxoIds })),
-        arkTxid,
-        plan.outputs.map((o, i) => ({
-          txid: arkTxid,
-          vout: context.vouts![i]!,
-          ownerPubkey: o.owner,
-          assetId: o.assetId,
-          amount: o.amount,
-          sats: o.sats,
-          status: o.status,
-          scriptHex: context.scripts?.[i] ?? null,
-          expiresAt,
-          createdByTxid: arkTxid,
-        })),
-        fees.map((f) => ({
-          assetId: f.assetId,
-          kind: 'fee' as const,
-          amount: f.amount,
-          reference: arkTxid,
-          arkTxid,
-        })),
-      );
-      await trx
-        .updateTable('ark_transactions')
-        .set({ status: 'finalized', finalized_at: now, updated_at: now })
-        .where('ark_txid', '=', arkTxid)
-        .execute();
-      await trx
-        .updateTable('intents')
-        .set({ status: 'settled', updated_at: now })
-        .where(
-          'session_id',
-          'in',
-          group.map((s) => s.session_id),
-        )
-        .execute();
-      if (group[0]!.batch_id) {
-        await trx
-          .updateTable('batches')
-          .set({ status: 'settled', ark_txid: arkTxid, completed_at: now, updated_at: now })
-          .where('batch_id', '=', group[0]!.batch_id)
-          .execute();
-      }
-      const contexts = group.map((s) => fromStored(s.context_json));
-      // A land announces itself once its payment is settled (31340 with the preimage) or failed.
-      const hook = await this.#deps.onSettled?.(trx, {
-        arkTxid,
-        sessions: group,
-        contexts,
-        created,
-        settledAt: now,
-      });
-      if (hook?.announce === false) return;
-      const wire = (v: { vtxoId: string; ownerPubkey: string; assetId: string; amount: bigint }) => ({
-        vtxo_id: v.vtxoId,
-        owner: v.ownerPubkey,
-        asset_id: v.assetId,
-        amount: v.amount.toString(),
-      });
-      const confirmation = this.#deps.publisher.confirmation({
-        intentEventIds: contexts.map((c) => c.intent.event_id),
-        parties: [
-          ...group.map((s) => s.owner_pubkey),
-          ...plan.outputs.filter((o) => o.role === 'recipient').map((o) => o.owner),
-        ],
-        d: arkTxid,
-        content: {
-          action_ids: group.map((s) => s.action_id),
-          ark_txid: arkTxid,
-          ...(group[0]!.batch_id ? { batch_id: group[0]!.batch_id } : {}),
-          spent: spent.filter((v) => v.amount > 0n).map(wire),
-          created: created.filter((v) => v.amount > 0n).map(wire),
-          fees: contexts.map((c) => ({
-            asset_id: c.intent.fee.asset_id,
-            amount: c.intent.fee.amount,
-            payer: c.intent.author,
-          })),
-          settled_at: Math.floor(now / 1000),
-        },
-      });
-      await this.#deps.publisher.send([confirmation], trx);
-    });
-    this.crash('confirmed');
-    for (const session of group) this.observer?.intent(session.session_type, 'settled');
-    for (const fee of plan.outputs.filter((o) => o.role === 'fee'))
-      this.observer?.feeCollected(fee.assetId, fee.amount);
+  async #refused(group: readonly PreparedSession[], error: unknown): Promise<boolean> {
+    const verdict = judge(error);
+    if (verdict.kind === 'retry') throw error;
+    await this.fail(group, verdict.reason, 'failed', ['submitted']);
+    return false;
+  }
+
+  async #settle(group: readonly PreparedSession[]): Promise<boolean> {
+    const settled = await this.settleGroup(group, ['submitted']);
+    if (settled) this.crash('confirmed');
     return false;
   }
 
   /**
-   * Ends every open session of the group with `reason`: locks released, challenges closed,
-   * intents marked, a 31341 to each owner — one transaction. Sessions already ended stay as
-   * they are; a group that has been submitted is failed only for a rejection by the server.
+   * The settlement transaction for a group whose Ark tx the server finalized, from `from`
+   * (`submitted`, or for the reconciliation the states sessions ended in). Undefined when
+   * another worker settled it first.
+   */
+  async settleGroup(
+    group: readonly SessionWithTx[],
+    from: readonly SessionState[],
+  ): Promise<SettledGroup | undefined> {
+    const now = this.#now();
+    const settled = await this.#transaction((trx) => settleWithin(this.#settlement, trx, group, from, now));
+    if (!settled) return undefined;
+    for (const session of group) this.observer?.intent(session.type, 'settled');
+    for (const fee of group[0]!.plan.outputs.filter((o) => o.role === 'fee'))
+      this.observer?.feeCollected(fee.assetId, fee.amount);
+    return settled;
+  }
+
+  async #arkTx(arkTxid: string) {
+    const row = await this.records.arkTx(arkTxid);
+    if (!row) throw new Error(`Ark tx ${arkTxid} is not stored`);
+    return row;
+  }
+
+  /**
+   * Ends every session of the group still in one of `from` (before submission, unless the caller
+   * knows the Ark server refused the tx) with `reason`: locks released, challenges closed,
+   * intents marked, a 31341 to each owner — one transaction. True when one of them ended here.
    */
   async fail(
-    group: readonly SigningSession[],
+    group: readonly Session[],
     reason: ProtocolError,
-    state: 'failed' | 'expired' | 'cancelled',
+    state: EndedState,
+    from: readonly SessionState[] = PRE_SUBMISSION_STATES,
   ): Promise<boolean> {
     const now = this.#now();
-    let changed = false;
+    const error = { code: reason.code, message: reason.message };
+    const ended: Session[] = [];
     await this.#transaction(async (trx) => {
       for (const session of group) {
-        const moved = await this.store.transition(trx, session.session_id, OPEN_STATES, state, now, {
-          error_code: reason.code,
-          error_message: reason.message.slice(0, 1000),
-          step_deadline_at: null,
-          completed_at: now,
+        const moved = await this.records.transition(trx, session.sessionId, from, state, {
+          error,
+          stepDeadlineAt: null,
+          completedAt: now,
         });
         if (!moved) continue;
-        changed = true;
-        this.observer?.intent(session.session_type, state);
-        await this.#deps.vtxos.releaseWithin(trx, session.session_id);
-        const context = fromStored(session.context_json);
-        await trx
-          .updateTable('intents')
-          .set({
-            status: FAILED_INTENT[state],
-            error_code: reason.code,
-            error_message: reason.message.slice(0, 1000),
-            updated_at: now,
-          })
-          .where('intent_event_id', '=', context.intent.event_id)
-          .execute();
+        ended.push(session);
+        await this.#deps.vtxos.releaseWithin(trx, session.sessionId);
+        await this.records.markIntents(trx, [session.sessionId], ENDED_INTENT[state], error);
         const notices: NostrEvent[] = [
           this.#deps.publisher.failureNotice(
-            context.intent.event as NostrEvent,
+            session.context.intent.event,
             {
-              action_id: session.action_id,
+              action_id: session.actionId,
               code: reason.code,
               message: reason.message,
-              details: { session_id: session.session_id, ...(reason.details ?? {}) },
+              details: { session_id: session.sessionId, ...(reason.details ?? {}) },
             },
             {},
           ),
@@ -682,80 +507,84 @@ export class CeremonyEngine {
         if (state === 'expired') {
           notices.push(
             this.#deps.publisher.notification(
-              { to: session.owner_pubkey },
-              { type: 'session_expired', session_id: session.session_id, action_id: session.action_id },
-              `${session.session_id}:expired`,
+              { to: session.owner },
+              { type: 'session_expired', session_id: session.sessionId, action_id: session.actionId },
+              `${session.sessionId}:expired`,
             ),
           );
         }
         await this.#deps.publisher.send(notices, trx);
       }
-      await this.store.closeChallenges(
+      if (ended.length === 0) return;
+      await this.records.closeChallenges(
         trx,
-        group.map((s) => s.session_id),
+        ended.map((s) => s.sessionId),
         state === 'expired' ? 'expired' : 'rejected',
       );
-      if (group[0]?.ark_txid) {
-        await trx
-          .updateTable('ark_transactions')
-          .set({ status: 'failed', error_message: reason.message.slice(0, 1000), updated_at: now })
-          .where('ark_txid', '=', group[0].ark_txid)
-          .where('status', 'in', ['built', 'submitted'])
-          .execute();
-      }
-      if (group[0]?.batch_id) {
-        await trx
-          .updateTable('batches')
-          .set({
-            status: state,
-            error_code: reason.code,
-            error_message: reason.message.slice(0, 1000),
-            completed_at: now,
-            updated_at: now,
-          })
-          .where('batch_id', '=', group[0].batch_id)
-          .where('status', 'not in', ['settled', 'failed', 'expired', 'cancelled'])
-          .execute();
-      }
+      const arkTxid = group.map((s) => s.context.tx?.arkTxid).find((id) => id !== undefined);
+      // Kept as `failed`, not forgotten: a wallet holding it could still submit it on its own, and
+      // the reconciliation watches for that.
+      if (arkTxid)
+        await this.records.markArkTx(trx, arkTxid, ['built', 'submitted'], 'failed', {
+          error: reason.message,
+        });
+      if (group[0]!.batchId) await this.records.endBatch(trx, group[0]!.batchId, state, { error });
     });
-    return changed;
+    for (const session of ended) this.observer?.intent(session.type, state);
+    return ended.length > 0;
   }
 
-  /** `cancel {action_id}`: the author's open session, before submission only. */
+  /** `cancel {action_id}`: the author's open session for that action, before submission only. */
   async cancel(author: string, actionId: string): Promise<{ cancelled: true; session_id: string }> {
-    const session = await this.#deps.database.db
-      .selectFrom('signing_sessions')
-      .selectAll()
-      .where('owner_pubkey', '=', author)
-      .where('action_id', '=', actionId)
-      .executeTakeFirst();
+    const session = await this.records.sessionOfAction(author, actionId);
     if (!session) throw new ProtocolError('MALFORMED_CONTENT', `no session for action ${actionId}`);
-    if (!CANCELLABLE_STATES.includes(session.state)) {
+    if (!isPreSubmission(session.state)) {
       throw new ProtocolError(
         'MALFORMED_CONTENT',
-        OPEN_STATES.includes(session.state)
+        session.state === 'submitted'
           ? 'too late to cancel: the transaction was submitted'
           : `the session is ${session.state}`,
       );
     }
-    const group = await this.store.group(session);
-    await this.fail(
-      group,
-      new ProtocolError(
-        'CANCELLED',
-        `cancelled by ${author === session.owner_pubkey ? 'its author' : 'a party'}`,
-      ),
-      'cancelled',
-    );
-    const after = await this.store.get(session.session_id);
+    const group = await this.records.group(session);
+    await this.fail(group, new ProtocolError('CANCELLED', 'cancelled by its author'), 'cancelled');
+    const after = await this.records.session(session.sessionId);
     if (after?.state !== 'cancelled')
       throw new ProtocolError('MALFORMED_CONTENT', 'too late to cancel: the transaction was submitted');
-    return { cancelled: true, session_id: session.session_id };
+    return { cancelled: true, session_id: session.sessionId };
   }
 }
 
-function gatewayInputIndexes(plan: Plan & { inputs: readonly { gateway: boolean }[] }): number[] {
+/** The group as prepared sessions; a state that promises a built tx but lacks it is a bug. */
+function prepared(group: readonly Session[]): PreparedSession[] {
+  return group.map((s) => {
+    if (!('tx' in s) || !s.tx || !s.plan) throw new Error(`session ${s.sessionId} has no built transaction`);
+    return s as PreparedSession;
+  });
+}
+
+function gatewayInputIndexes(plan: Plan): number[] {
   return plan.inputs.flatMap((input, i) => (input.gateway ? [i] : []));
 }
 
-export type { SessionContext };
+function outpointsOf(plan: Plan): Outpoint[] {
+  return plan.inputs.map((i) => ({ txid: i.txid, vout: i.vout }));
+}
+
+/**
+ * The checkpoints the server signed, each with the owners' signatures added from ours. The
+ * server lists them in any order (arkd keeps them in a map): they are matched by txid, and
+ * returned in input order.
+ */
+function withOwnerSignatures(serverSigned: readonly string[], ours: readonly string[]): string[] {
+  const byId = new Map(serverSigned.map((psbt) => [parsePsbt(psbt).id, psbt]));
+  return ours.map((psbt, i) => {
+    const mine = parsePsbt(psbt);
+    const signed = byId.get(mine.id);
+    if (!signed) throw new Error(`the Ark server did not sign checkpoint ${i} (${mine.id})`);
+    const merged = parsePsbt(signed);
+    const sigs = mine.getInput(0).tapScriptSig ?? [];
+    if (sigs.length > 0) merged.updateInput(0, { tapScriptSig: sigs });
+    return encodePsbt(merged);
+  });
+}

@@ -10,11 +10,13 @@
 // pending or final — instead of spending a second inventory VTXO.
 import type { ArkBackend } from '../backends/ark/ark-backend.ts';
 import { encodePsbt, parsePsbt, signInputs } from '../backends/ark/psbt.ts';
+import { allocationCommitment } from '../domain/allocation-commitment.ts';
 import { ProtocolError } from '../domain/error-codes.ts';
 import type { VtxoRecord, VtxoStore } from '../ledger/vtxo-store.ts';
 import type { Database } from '../store/database.ts';
 import type { AssetMovementKind } from '../store/schema.ts';
 import type { InventorySigner } from './engine.ts';
+import type { CeremonyRecords } from './records.ts';
 
 export interface IssueRequest {
   readonly owner: string;
@@ -27,6 +29,7 @@ export interface IssueRequest {
 
 export interface IssueDeps {
   readonly database: Database;
+  readonly records: CeremonyRecords;
   readonly vtxos: VtxoStore;
   readonly ark: ArkBackend;
   readonly inventoryKey: () => Promise<InventorySigner>;
@@ -60,15 +63,9 @@ export class Issuer {
     } catch (error) {
       // Refused by the Ark server: nothing was spent, the inventory VTXO is free again.
       if (error instanceof ProtocolError || (error as { retryable?: boolean }).retryable === false) {
-        await this.#deps.database.db
-          .updateTable('ark_transactions')
-          .set({
-            status: 'failed',
-            error_message: String((error as Error).message).slice(0, 1000),
-            updated_at: Date.now(),
-          })
-          .where('ark_txid', '=', stored.arkTxid)
-          .execute();
+        await this.#deps.records.markArkTx(undefined, stored.arkTxid, ['submitted'], 'failed', {
+          error: String((error as Error).message),
+        });
         await this.#deps.vtxos.releaseSession(lockId);
       }
       throw error;
@@ -77,7 +74,7 @@ export class Issuer {
 
   /** Locks an inventory VTXO, builds and signs the tx, and stores it before anything is sent. */
   async #build(request: IssueRequest, lockId: string): Promise<Stored> {
-    const { database, vtxos, ark } = this.#deps;
+    const { records, vtxos, ark } = this.#deps;
     const info = await ark.getInfo();
     const key = await this.#deps.inventoryKey();
     const [input] = await vtxos.lockInventory(
@@ -97,6 +94,16 @@ export class Issuer {
               { ownerPubkey: key.pubkey, amount: surplus },
             ]
           : [{ ownerPubkey: request.owner, amount: input!.sats }];
+      // The user's units, then (when there is one) the inventory's surplus, which carries none.
+      const commitment = allocationCommitment(
+        [`${request.kind}:${request.reference}`],
+        outputs.map((o, vout) => ({
+          vout,
+          owner: o.ownerPubkey,
+          assetId: vout === 0 ? request.assetId : this.#deps.inventoryAssetId,
+          amount: vout === 0 ? request.amount : 0n,
+        })),
+      );
       const built = await ark.buildTransfer(
         [
           {
@@ -106,26 +113,22 @@ export class Issuer {
           },
         ],
         outputs,
+        { opReturn: commitment.data },
       );
       const arkTx = parsePsbt(built.arkPsbt);
       signInputs(arkTx, key.secretKey, [0]);
       const signedArkPsbt = encodePsbt(arkTx);
-      const now = Date.now();
-      await database.db
-        .insertInto('ark_transactions')
-        .values({
-          ark_txid: built.arkTxid,
-          session_id: lockId,
-          batch_id: null,
-          tx_kind: request.kind,
+      await records.transaction((trx) =>
+        records.insertArkTx(trx, {
+          arkTxid: built.arkTxid,
+          ownerId: lockId,
+          batchId: null,
+          kind: request.kind,
           status: 'submitted',
-          ark_psbt: signedArkPsbt,
-          checkpoint_psbts_json: JSON.stringify(built.checkpointPsbts),
-          submitted_at: now,
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
+          psbt: signedArkPsbt,
+          checkpoints: built.checkpointPsbts,
+        }),
+      );
       return { arkTxid: built.arkTxid, signedArkPsbt, checkpoints: built.checkpointPsbts, input: input! };
     } catch (error) {
       await vtxos.releaseSession(lockId);
@@ -135,20 +138,15 @@ export class Issuer {
 
   /** The transaction a crash left submitted-but-unrecorded, with its still-locked input. */
   async #interrupted(lockId: string): Promise<Stored | undefined> {
-    const row = await this.#deps.database.db
-      .selectFrom('ark_transactions')
-      .selectAll()
-      .where('session_id', '=', lockId)
-      .where('status', '=', 'submitted')
-      .executeTakeFirst();
+    const row = await this.#deps.records.arkTxOf(lockId, 'submitted');
     if (!row) return undefined;
-    const checkpoints = JSON.parse(row.checkpoint_psbts_json ?? '[]') as string[];
+    const checkpoints = row.checkpoints;
     const spends = parsePsbt(checkpoints[0]!).getInput(0);
     const input = await this.#deps.vtxos.get(`${Buffer.from(spends.txid!).toString('hex')}:${spends.index}`);
     if (!input || input.lockedBySession !== lockId) {
       throw new Error(`issue ${lockId}: the stored transaction's input is no longer locked for it`);
     }
-    return { arkTxid: row.ark_txid, signedArkPsbt: row.ark_psbt, checkpoints, input };
+    return { arkTxid: row.arkTxid, signedArkPsbt: row.psbt, checkpoints, input };
   }
 
   /** Submits (unless the server already has it), co-signs the checkpoint, finalizes, records. */
@@ -171,14 +169,14 @@ export class Issuer {
       await ark.finalizeTx(stored.arkTxid, [encodePsbt(checkpoint)]);
     }
     const arkTx = parsePsbt(stored.signedArkPsbt);
-    // The outputs as built: the user's first, then the inventory's surplus; the anchor carries 0.
+    // The outputs as built: the user's first, then the inventory's surplus; the commitment and
+    // the anchor carry 0 sats.
     const outputs: { vout: number; sats: bigint; scriptHex: string }[] = [];
     for (let vout = 0; vout < arkTx.outputsLength; vout++) {
       const out = arkTx.getOutput(vout);
       if (!out.amount || !out.script) continue;
       outputs.push({ vout, sats: out.amount, scriptHex: Buffer.from(out.script).toString('hex') });
     }
-    const finalizedAt = Date.now();
     const { created } = await database.db.transaction().execute(async (trx) => {
       const result = await vtxos.spendWithin(
         trx,
@@ -207,11 +205,7 @@ export class Issuer {
           },
         ],
       );
-      await trx
-        .updateTable('ark_transactions')
-        .set({ status: 'finalized', finalized_at: finalizedAt, updated_at: finalizedAt })
-        .where('ark_txid', '=', stored.arkTxid)
-        .execute();
+      await this.#deps.records.markArkTx(trx, stored.arkTxid, ['submitted'], 'finalized');
       return result;
     });
     return { arkTxid: stored.arkTxid, vtxo: created[0]! };

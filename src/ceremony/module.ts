@@ -1,6 +1,6 @@
 // The signing ceremony as the composition root builds it: the engine (state machine), the
-// intake (intents, responses, batches) plugged into the Nostr responder, the service requests
-// and the sweep task. Every process that runs jobs has one (intake events are jobs).
+// admission of intents and batches and the intake of responses, plugged into the Nostr
+// responder, and the Issuer. Every process that runs jobs has one (intake events are jobs).
 import type { ArkBackend } from '../backends/ark/ark-backend.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logging.ts';
@@ -8,9 +8,11 @@ import type { VtxoStore } from '../ledger/vtxo-store.ts';
 import type { NostrCore } from '../nostr/core.ts';
 import type { Database } from '../store/database.ts';
 import type { FeeSchedule, Intent } from '../domain/intents.ts';
+import { IntentAdmission } from './admission.ts';
 import { CeremonyEngine, type CrashPoint, type EngineDeps, type InventorySigner } from './engine.ts';
-import { CeremonyIntake } from './intake.ts';
 import { Issuer } from './issue.ts';
+import { Reconciler } from './reconcile.ts';
+import { ResponseIntake } from './responses.ts';
 
 export interface CeremonyDeps {
   readonly config: Pick<Config, 'ceremony' | 'intents'>;
@@ -34,9 +36,12 @@ export interface CeremonyHooks {
 
 export interface Ceremony {
   readonly engine: CeremonyEngine;
-  readonly intake: CeremonyIntake;
+  readonly admission: IntentAdmission;
+  readonly responses: ResponseIntake;
   /** Gateway-only Ark transactions that put units in a user's hands (lifts, mints). */
   readonly issuer: Issuer;
+  /** The ledger's reconciliation with the Ark server. */
+  readonly reconciler: Reconciler;
 }
 
 /** TEST_CRASH_AFTER: the process dies at once (no cleanup, like a power cut) at that point. */
@@ -70,15 +75,14 @@ export function createCeremony(deps: CeremonyDeps): Ceremony {
     inventoryKey: async () => deps.inventoryKey,
     stepTimeoutMs: deps.config.ceremony.stepTimeoutMs,
     onSettled: async (trx, settled) => deps.hooks?.()?.onSettled?.(trx, settled),
-    replan: (group): Promise<void> => intake.replan(group),
+    replan: (group): Promise<void> => admission.replan(group),
     ...(deps.config.ceremony.crashAfter
       ? { crashPoint: crashAt(deps.config.ceremony.crashAfter, logger) }
       : {}),
     logger,
     ...(deps.now ? { now: deps.now } : {}),
   });
-  const intake: CeremonyIntake = new CeremonyIntake({
-    database: deps.database,
+  const admission: IntentAdmission = new IntentAdmission({
     engine,
     vtxos: deps.vtxos,
     publisher: deps.nostr.publisher,
@@ -88,13 +92,16 @@ export function createCeremony(deps: CeremonyDeps): Ceremony {
       fees: feeSchedule(deps.config),
       maxIntentLifetimeS: deps.config.intents.maxLifetimeS,
       sessionTimeoutMs: deps.config.ceremony.sessionTimeoutMs,
+      stepTimeoutMs: deps.config.ceremony.stepTimeoutMs,
       inventoryAssetId: deps.config.intents.fees.intentAsset,
+      limits: deps.config.ceremony.limits,
     },
     checkIntent: async (intent) => deps.hooks?.()?.checkIntent?.(intent),
     logger,
   });
   const issuer = new Issuer({
     database: deps.database,
+    records: engine.records,
     vtxos: deps.vtxos,
     ark: deps.ark,
     inventoryKey: async () => deps.inventoryKey,
@@ -102,6 +109,17 @@ export function createCeremony(deps: CeremonyDeps): Ceremony {
     // Held until the issue is recorded: a crash in between resumes the same transaction.
     lockTtlMs: 24 * 3_600_000,
   });
-  deps.nostr.responder.ceremony = intake;
-  return { engine, intake, issuer };
+  const responses = new ResponseIntake({ engine, publisher: deps.nostr.publisher, logger });
+  deps.nostr.responder.ceremony = {
+    onIntent: (event, key) => admission.onIntent(event, key),
+    onResponse: (event, key) => responses.onResponse(event, key),
+  };
+  const reconciler = new Reconciler({
+    engine,
+    vtxos: deps.vtxos,
+    ark: deps.ark,
+    logger,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  return { engine, admission, responses, issuer, reconciler };
 }

@@ -78,6 +78,13 @@ export interface PlanOptions {
   readonly inventoryAssetId: string;
   /** Smallest change in asset units per asset (0: any change is fine; sats are topped up). */
   readonly minChange?: (assetId: string) => bigint;
+  /**
+   * How many inventory VTXOs this plan may still lock for its author (the per-author abuse
+   * limit); needing more is 1008. At most MAX_INVENTORY_INPUTS whatever the budget.
+   */
+  readonly inventoryBudget?: number;
+  /** Seconds after which a plan refused by the budget is worth trying again (details.retry_after). */
+  readonly retryAfterS?: number;
 }
 
 const MAX_INVENTORY_INPUTS = 16;
@@ -225,6 +232,13 @@ export class Planner {
     for (let added = 0; satsIn < satsOut(); added++) {
       if (added === MAX_INVENTORY_INPUTS) {
         throw new ProtocolError('SERVICE_UNAVAILABLE', 'the gateway inventory cannot fund this transaction');
+      }
+      if (options.inventoryBudget !== undefined && added >= options.inventoryBudget) {
+        throw new ProtocolError(
+          'RATE_LIMITED',
+          'this author already holds as many gateway inventory VTXOs in open sessions as allowed',
+          { retry_after: options.retryAfterS ?? 60 },
+        );
       }
       const [vtxo] = await this.#vtxos.lockInventory(
         sessionId,

@@ -4,7 +4,7 @@
 import type { Database } from '../store/database.ts';
 import type { SessionState, SigningChallenge, SigningSession } from '../store/schema.ts';
 import type { CeremonyEngine } from './engine.ts';
-import { OPEN_STATES, TERMINAL_STATES } from './session-store.ts';
+import { OPEN_STATES, TERMINAL_STATES } from './records.ts';
 import { sweepSessions } from './tasks.ts';
 import { isoTime, isoTimeOrNull } from '../domain/iso-time.ts';
 
@@ -70,7 +70,7 @@ export class SessionReads {
   }
 
   get(sessionId: string): Promise<SigningSession | undefined> {
-    return this.#engine.store.get(sessionId);
+    return this.#engine.records.sessionRow(sessionId);
   }
 
   async challenges(sessionId: string): Promise<SigningChallenge[]> {

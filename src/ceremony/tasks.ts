@@ -1,8 +1,10 @@
 // The sweep: resumes every open session from its persisted state (after a crash, a restart,
-// or a daemon that was down) and fails the ones past a deadline with 3003. Any worker may run
-// it; two at once are harmless, since every transition is conditional.
+// or a daemon that was down) and fails the ones past a deadline with 3003; and next to it the
+// reconciliation of the ledger with the Ark server. Any worker may run them; two at once are
+// harmless, since every transition is conditional.
 import { defineTask, type TaskDefinition } from '../jobs/queue.ts';
 import type { CeremonyEngine } from './engine.ts';
+import { reconcileJson, type Reconciler } from './reconcile.ts';
 
 export const CEREMONY_SWEEP_TASK = 'ceremony.sweep';
 const SWEEP_BATCH = 200;
@@ -13,15 +15,15 @@ export interface SweepResult {
 }
 
 export async function sweepSessions(engine: CeremonyEngine): Promise<SweepResult> {
-  const open = await engine.store.open(SWEEP_BATCH);
+  const open = await engine.records.openSessions(SWEEP_BATCH);
   const seen = new Set<string>();
   let failedToAdvance = 0;
   for (const session of open) {
-    const group = session.batch_id ?? session.session_id;
+    const group = session.batchId ?? session.sessionId;
     if (seen.has(group)) continue;
     seen.add(group);
     try {
-      await engine.advance(session.session_id);
+      await engine.advance(session.sessionId);
     } catch {
       // Logged by the job; the next sweep tries again (a daemon that is down stays down a while).
       failedToAdvance++;
@@ -46,6 +48,25 @@ export function ceremonySweepTask(
       if (result.failedToAdvance > 0)
         ctx.logger.warn(result, 'some sessions could not advance; next sweep retries');
       return result;
+    },
+  });
+}
+
+export const CEREMONY_RECONCILE_TASK = 'ceremony.reconcile';
+
+/** The reconciliation with the Ark server (reconcile.ts); undefined in a process that runs no jobs. */
+export function ceremonyReconcileTask(
+  reconciler: () => Reconciler | undefined,
+): TaskDefinition<Record<string, never>> {
+  return defineTask({
+    name: CEREMONY_RECONCILE_TASK,
+    queue: 'default',
+    attempts: 1,
+    timeoutMs: 120_000,
+    handler: async () => {
+      const current = reconciler();
+      if (!current) return { skipped: 'no ceremony in this process' };
+      return reconcileJson(await current.run());
     },
   });
 }

@@ -128,11 +128,12 @@ function summary(kind: number, text: string): string {
             : `${p.amount} ${p.asset_id}`
       } fee ${c.fee?.amount} ${c.fee?.asset_id}`;
     case 31511:
-      return `step ${c.step}/${c.step_total} ${c.type}, ${c.sighashes?.length ?? 0} digest(s): ${c.context?.human ?? ''}`;
+      // One step since v1.1: the Ark tx and its checkpoints; the human text goes last (it may be cut).
+      return `step ${c.step}/${c.step_total}: Ark tx + ${(c.psbts?.length ?? 1) - 1} checkpoint(s), ${c.sighashes?.length ?? 0} digest(s), commitment ${cut(c.context?.commitment?.hash)}: ${c.context?.human ?? ''}`;
     case 31512:
       return `step ${c.step}, ${c.signatures?.length ?? 0} signature(s)`;
     case 31340:
-      return `ark tx ${cut(c.ark_txid)}: ${c.action_ids?.length ?? 0} intent(s), spent ${c.spent?.length ?? 0}, created ${amounts(c.created)}`;
+      return `ark tx ${cut(c.ark_txid)}: ${c.action_ids?.length ?? 0} intent(s), spent ${c.spent?.length ?? 0}, created ${amounts(c.created)}, commitment ${cut(c.commitment?.hash)}`;
     case 31341:
       return `${c.code} ${c.message}`;
     case 25500:

@@ -1,9 +1,10 @@
-// The Nostr protocol v1 of ArkRelay, as data: kinds, their direction, whether the content is
+// The Nostr protocol of ArkRelay (v1.1), as data: kinds, their direction, whether the content is
 // encrypted and which tags they carry, plus the content shapes and their validation. Pure: no
 // I/O. docs/protocol.md documents these tables and test/nostr/protocol-doc.test.ts checks them.
 import { ProtocolError } from './error-codes.ts';
 
-export const PROTOCOL_VERSION = 1;
+/** "1.1": one signing step, Ark transactions that commit to their allocation (docs/protocol.md). */
+export const PROTOCOL_VERSION = '1.1';
 
 export const KIND = {
   SERVICE_REQUEST: 31500,
@@ -176,7 +177,7 @@ export interface GatewayInfo {
   readonly npub: string;
   readonly previous_pubkeys: readonly string[];
   readonly version: string;
-  readonly protocol_version: number;
+  readonly protocol_version: string;
   readonly encryption: readonly EncryptionScheme[];
   readonly kinds: { readonly accepts: readonly number[]; readonly publishes: readonly number[] };
   readonly actions: readonly string[];

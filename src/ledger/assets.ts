@@ -174,9 +174,14 @@ export class AssetService {
     return row && toAssetRecord(row);
   }
 
-  /** Registers an asset; AssetExistsError when its id, ticker or tapd id is taken. */
+  /**
+   * Registers an asset; AssetExistsError when its id, ticker or tapd id is taken. A Taproot Asset
+   * registered without a supply takes the issuer's from tapd: lifts never put more in circulation.
+   */
   async create(asset: NewAsset): Promise<AssetRecord> {
     validate(asset);
+    const totalSupply =
+      asset.totalSupply ?? (asset.tapdAssetId ? await this.#tapdSupply(asset.tapdAssetId) : 0n);
     const now = this.#now();
     try {
       await this.#database.db
@@ -188,7 +193,7 @@ export class AssetService {
           decimals: asset.decimals,
           asset_type: asset.assetType,
           enabled: flag(asset.enabled ?? true),
-          total_supply: asset.totalSupply ?? 0n,
+          total_supply: totalSupply,
           tapd_asset_id: asset.tapdAssetId ?? null,
           min_amount: asset.minAmount ?? 1n,
           max_amount: asset.maxAmount ?? null,
@@ -242,6 +247,12 @@ export class AssetService {
       if (this.#now() > deadline) throw new Error('gBTC is being minted by another process; gave up waiting');
       await pause(this.#pollMs);
     }
+  }
+
+  /** What tapd says the issuer minted of `tapdAssetId`; 0 when tapd does not know it. */
+  async #tapdSupply(tapdAssetId: string): Promise<bigint> {
+    const found = (await this.#backend.listAssets()).find((a) => a.assetId === tapdAssetId);
+    return found?.mintedSupply ?? 0n;
   }
 
   /** Re-reads an asset's issuer supply from tapd into `total_supply`. */

@@ -5,7 +5,7 @@
 //              = sum(mint, lift, refund) - sum(land, burn)          (asset_movements)
 //
 // plus row-level integrity that is cheap to verify with one indexed query each: no negative
-// amounts, no unspent user VTXO of zero units, no inventory VTXO carrying units, every lock
+// amounts, no user VTXO of zero units, no inventory VTXO carrying units, every lock
 // held by a session with an expiry, no lock left on a VTXO that is not locked, a spending txid
 // exactly on spent VTXOs, ids that match txid:vout, no VTXO of an unregistered asset.
 // It reads; it never repairs. The reads run in one transaction so the two sides of the
@@ -61,9 +61,12 @@ export const INTEGRITY_CHECKS: readonly VtxoRule[] = [
     where: (eb) => eb.or([eb('amount', '<', 0), eb('sats', '<', 0)]),
   },
   {
+    // Only inventory holds no units — available, or locked by a session that tops its sats up
+    // (a lock of 0 units is inventory: releasing it makes it available again). A user's VTXO
+    // always holds some.
     check: 'empty_unspent_vtxo',
-    description: 'an assigned or locked VTXO holding no asset units',
-    where: (eb) => eb.and([eb('status', 'in', UNSPENT), eb('amount', '<=', 0)]),
+    description: "a user's (assigned) VTXO holding no asset units",
+    where: (eb) => eb.and([eb('status', '=', 'assigned'), eb('amount', '<=', 0)]),
   },
   {
     check: 'inventory_with_units',

@@ -414,6 +414,97 @@ export class VtxoStore {
   }
 
   /**
+   * Settlement of an Ark transaction the Ark server has finalized, inside the caller's
+   * transaction: exactly `vtxoIds` become spent by `spentByTxid`, whoever's lock holds them — the
+   * server is the truth, so a lock another session took meanwhile loses (that session's own
+   * transaction can no longer be accepted by the server). `outputs` are recorded and `movements`
+   * booked. Throws a plain Error (never a protocol code: this is the ledger disagreeing with the
+   * server) when one of them is already spent or expired; the caller's transaction rolls back.
+   */
+  async settleWithin(
+    trx: Trx,
+    vtxoIds: readonly string[],
+    spentByTxid: string,
+    outputs: readonly NewOutput[],
+    movements: readonly NewMovement[] = [],
+  ): Promise<{ spent: VtxoRecord[]; created: VtxoRecord[] }> {
+    if (!TXID.test(spentByTxid)) throw new TypeError('spentByTxid must be 64 lowercase hex');
+    const ids = uniqueSorted(vtxoIds);
+    const now = this.#now();
+    await this.#lockRows(trx, ids);
+    const result = await trx
+      .updateTable('vtxos')
+      .set({
+        status: 'spent',
+        spent_by_txid: spentByTxid,
+        locked_by_session: null,
+        locked_at: null,
+        lock_expires_at: null,
+        updated_at: now,
+        version: sql<number>`version + 1`,
+      })
+      .where('vtxo_id', 'in', ids)
+      .where('status', 'in', ['available', 'assigned', 'pending_spend'])
+      .executeTakeFirst();
+    if (result.numUpdatedRows !== BigInt(ids.length)) {
+      throw new Error(
+        `the Ark server finalized ${spentByTxid}, but the ledger has some of its inputs spent or expired already`,
+      );
+    }
+    const created = await this.#insert(trx, outputs, spentByTxid);
+    for (const movement of movements) await bookMovement(trx, movement, now);
+    return { spent: await this.#read(trx, ids), created };
+  }
+
+  /**
+   * Keeps `sessionId`'s locks until `until` (unix ms): its transaction is at the Ark server, and
+   * only settlement or the reconciliation may free its inputs — never a lock expiry.
+   */
+  async holdWithin(trx: Trx, sessionId: string, until: number): Promise<void> {
+    await trx
+      .updateTable('vtxos')
+      .set({ lock_expires_at: until, updated_at: this.#now(), version: sql<number>`version + 1` })
+      .where('locked_by_session', '=', sessionId)
+      .where('status', '=', 'pending_spend')
+      .execute();
+  }
+
+  /**
+   * Locks `vtxoIds` for `holderId` until `until` whatever they are now, unless spent or expired:
+   * the reconciliation found them held at the Ark server by a pending transaction (a wallet that
+   * submitted on its own), so nothing may pick them. Returns how many it holds.
+   */
+  async holdForServer(vtxoIds: readonly string[], holderId: string, until: number): Promise<number> {
+    const ids = uniqueSorted(vtxoIds);
+    return this.#transaction(async (trx) => {
+      await this.#lockRows(trx, ids);
+      const now = this.#now();
+      const result = await trx
+        .updateTable('vtxos')
+        .set(locked(holderId, now, until - now))
+        .where('vtxo_id', 'in', ids)
+        .where('status', 'in', ['available', 'assigned', 'pending_spend'])
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    });
+  }
+
+  /** Releases exactly `vtxoIds`, each only while `holderId` still holds it; the count released. */
+  async releaseVtxos(vtxoIds: readonly string[], holderId: string): Promise<number> {
+    const ids = uniqueSorted(vtxoIds);
+    return this.#transaction(async (trx) => {
+      const result = await trx
+        .updateTable('vtxos')
+        .set(unlocked(this.#now()))
+        .where('vtxo_id', 'in', ids)
+        .where('locked_by_session', '=', holderId)
+        .where('status', '=', 'pending_spend')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    });
+  }
+
+  /**
    * Records new VTXOs (outputs of an Ark transaction, or inventory) and the supply changes
    * they account for (a lift, a mint), in one transaction.
    */

@@ -22,7 +22,7 @@ export interface LandVtxo {
 export function landVtxoOf(arkTxid: string, context: SessionContext): LandVtxo {
   const plan = context.plan;
   const index = plan?.outputs.findIndex((o) => o.role === 'land') ?? -1;
-  const vout = context.vouts?.[index];
+  const vout = context.tx?.vouts[index];
   if (!plan || index < 0 || vout === undefined) {
     throw new Error(`land session of ${context.intent.action_id} has no land output`);
   }

@@ -18,9 +18,8 @@ import { decodeBolt11 } from '../backends/lnd/bolt11.ts';
 import type { AssetsBackend } from '../backends/tapd/assets-backend.ts';
 import { BackendError } from '../backends/types.ts';
 import type { ArkBackend } from '../backends/ark/ark-backend.ts';
-import { fromStored } from '../ceremony/context.ts';
 import type { InventorySigner, SettledGroup } from '../ceremony/engine.ts';
-import type { Trx } from '../ceremony/session-store.ts';
+import type { CeremonyRecords, Trx } from '../ceremony/records.ts';
 import { ERROR_CODES } from '../domain/error-codes.ts';
 import type { NostrEvent } from '../domain/nostr-protocol.ts';
 import { bookMovement } from '../ledger/movements.ts';
@@ -42,6 +41,8 @@ const SWEEP_BATCH = 100;
 
 export interface LandDeps {
   readonly database: Database;
+  /** The ceremony's records: a land's session and its built transaction. */
+  readonly records: CeremonyRecords;
   readonly lightning: LightningBackend;
   readonly assets: AssetsBackend;
   readonly ark: ArkBackend;
@@ -124,7 +125,7 @@ export class LandService {
         .insertInto('lightning_payments')
         .values({
           payment_hash: paymentHash,
-          session_id: session.session_id,
+          session_id: session.sessionId,
           intent_event_id: context.intent.event_id,
           user_pubkey: context.intent.author,
           asset_id: params.asset_id,
@@ -152,16 +153,14 @@ export class LandService {
   }
 
   async #landOf(row: PaymentRow): Promise<LandOf> {
-    const session = await this.#deps.database.db
-      .selectFrom('signing_sessions')
-      .select(['context_json', 'ark_txid', 'action_id'])
-      .where('session_id', '=', row.session_id!)
-      .executeTakeFirstOrThrow();
-    const context = fromStored(session.context_json);
+    const session = await this.#deps.records.session(row.session_id!);
+    const arkTxid = session?.context.tx?.arkTxid;
+    if (!session || !arkTxid) throw new Error(`land payment ${row.payment_hash} has no settled session`);
+    const { context } = session;
     return {
-      land: landVtxoOf(session.ark_txid!, context),
-      arkTxid: session.ark_txid!,
-      actionId: session.action_id ?? context.intent.action_id,
+      land: landVtxoOf(arkTxid, context),
+      arkTxid,
+      actionId: session.actionId,
       intentEvent: context.intent.event,
       fee: context.intent.fee,
     };
@@ -406,6 +405,7 @@ export class LandService {
     };
     const deps = {
       database: this.#deps.database,
+      records: this.#deps.records,
       vtxos: this.#deps.vtxos,
       ark: this.#deps.ark,
       key: this.#deps.key,

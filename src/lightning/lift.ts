@@ -21,6 +21,7 @@ import type { Publisher } from '../nostr/publisher.ts';
 import type { Database } from '../store/database.ts';
 import type { LightningInvoicesTable } from '../store/schema.ts';
 import { isUniqueViolation } from '../store/db-errors.ts';
+import { circulatingSupply } from '../ledger/movements.ts';
 import { toBigInt } from '../store/values.ts';
 import type { Selectable } from 'kysely';
 import { withClaim } from './claim.ts';
@@ -119,7 +120,7 @@ export class LiftService {
     if (earlier) return replyOf(earlier);
     const asset = await database.db
       .selectFrom('assets')
-      .select(['enabled', 'min_amount', 'max_amount', 'tapd_asset_id'])
+      .select(['enabled', 'min_amount', 'max_amount', 'tapd_asset_id', 'total_supply'])
       .where('asset_id', '=', request.assetId)
       .executeTakeFirst();
     if (!asset || Number(asset.enabled) !== 1) {
@@ -135,6 +136,16 @@ export class LiftService {
         {
           asset_id: request.assetId,
         },
+      );
+    }
+    // A lift puts issued units into circulation: never more than the issuer has left.
+    const circulating = (await circulatingSupply(database.db)).get(request.assetId) ?? 0n;
+    const remaining = toBigInt(asset.total_supply) - circulating;
+    if (request.amount > remaining) {
+      throw new ProtocolError(
+        'BELOW_LIMITS',
+        `${request.amount} ${request.assetId} is more than the ${remaining > 0n ? remaining : 0n} left of its issued supply`,
+        { asset_id: request.assetId },
       );
     }
     const memo = `ArkRelay lift: ${request.amount} ${request.assetId}`;

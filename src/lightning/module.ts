@@ -63,6 +63,7 @@ export function createLightning(deps: LightningDeps): Lightning {
   });
   const land = new LandService({
     database: deps.database,
+    records: deps.ceremony.engine.records,
     lightning,
     assets,
     ark,

@@ -15,6 +15,8 @@ import type { Transaction } from 'kysely';
 import type { ArkBackend } from '../backends/ark/ark-backend.ts';
 import { encodePsbt, parsePsbt, signInputs } from '../backends/ark/psbt.ts';
 import type { InventorySigner } from '../ceremony/engine.ts';
+import type { CeremonyRecords } from '../ceremony/records.ts';
+import { allocationCommitment } from '../domain/allocation-commitment.ts';
 import type { VtxoRecord, VtxoStore } from '../ledger/vtxo-store.ts';
 import type { Database } from '../store/database.ts';
 import type { Schema } from '../store/schema.ts';
@@ -23,6 +25,7 @@ type Trx = Transaction<Schema>;
 
 export interface RefundDeps {
   readonly database: Database;
+  readonly records: CeremonyRecords;
   readonly vtxos: VtxoStore;
   readonly ark: ArkBackend;
   readonly key: InventorySigner;
@@ -66,21 +69,17 @@ export async function submitRefund(deps: RefundDeps, target: RefundTarget): Prom
   const input = { txid: target.land.txid, vout: target.land.vout };
   if (target.intendedVtxoId) {
     const [arkTxid, voutText] = target.intendedVtxoId.split(':');
-    const row = await deps.database.db
-      .selectFrom('ark_transactions')
-      .select(['ark_psbt', 'checkpoint_psbts_json'])
-      .where('ark_txid', '=', arkTxid!)
-      .executeTakeFirstOrThrow();
+    const row = await deps.records.arkTx(arkTxid!);
+    if (!row) throw new Error(`refund ${arkTxid} is not stored`);
     const lookup = await deps.ark.getPendingTx(arkTxid!, [input]);
     if (lookup.state !== 'finalized') {
       const serverSigned =
         lookup.state === 'pending'
           ? lookup.signedCheckpointPsbts
-          : (await deps.ark.submitTx(row.ark_psbt, JSON.parse(row.checkpoint_psbts_json!) as string[]))
-              .signedCheckpointPsbts;
+          : (await deps.ark.submitTx(row.psbt, row.checkpoints)).signedCheckpointPsbts;
       await finalize(deps, arkTxid!, serverSigned);
     }
-    const output = parsePsbt(row.ark_psbt).getOutput(Number(voutText));
+    const output = parsePsbt(row.psbt).getOutput(Number(voutText));
     return {
       arkTxid: arkTxid!,
       vout: Number(voutText),
@@ -89,9 +88,14 @@ export async function submitRefund(deps: RefundDeps, target: RefundTarget): Prom
       lockId,
     };
   }
+  const commitment = allocationCommitment(
+    [`refund:${target.paymentHash}`],
+    [{ vout: 0, owner: target.user, assetId: target.land.assetId, amount: target.land.amount }],
+  );
   const built = await deps.ark.buildTransfer(
     [{ outpoint: input, ownerPubkey: deps.key.pubkey, amount: target.land.sats }],
     [{ ownerPubkey: target.user, amount: target.land.sats }],
+    { opReturn: commitment.data },
   );
   const arkTx = parsePsbt(built.arkPsbt);
   signInputs(arkTx, deps.key.secretKey, [0]);
@@ -108,21 +112,15 @@ export async function submitRefund(deps: RefundDeps, target: RefundTarget): Prom
       .executeTakeFirst();
     if (claimed.numUpdatedRows !== 1n)
       throw new Error(`refund of ${target.paymentHash} is already under way`);
-    await trx
-      .insertInto('ark_transactions')
-      .values({
-        ark_txid: built.arkTxid,
-        session_id: null,
-        batch_id: null,
-        tx_kind: 'refund',
-        status: 'submitted',
-        ark_psbt: signed,
-        checkpoint_psbts_json: JSON.stringify(built.checkpointPsbts),
-        submitted_at: now,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    await deps.records.insertArkTx(trx, {
+      arkTxid: built.arkTxid,
+      ownerId: null,
+      batchId: null,
+      kind: 'refund',
+      status: 'submitted',
+      psbt: signed,
+      checkpoints: built.checkpointPsbts,
+    });
   });
   const submitted = await deps.ark.submitTx(signed, built.checkpointPsbts);
   await finalize(deps, built.arkTxid, submitted.signedCheckpointPsbts);
@@ -138,7 +136,7 @@ async function finalize(deps: RefundDeps, arkTxid: string, serverSigned: readonl
 /** Inside the caller's transaction: the land VTXO spent, the user's refund VTXO recorded. */
 export async function recordRefundWithin(
   trx: Trx,
-  deps: Pick<RefundDeps, 'vtxos' | 'now'>,
+  deps: Pick<RefundDeps, 'vtxos' | 'records'>,
   target: RefundTarget,
   refund: SubmittedRefund,
 ): Promise<VtxoRecord> {
@@ -160,11 +158,6 @@ export async function recordRefundWithin(
       },
     ],
   );
-  const now = deps.now();
-  await trx
-    .updateTable('ark_transactions')
-    .set({ status: 'finalized', finalized_at: now, updated_at: now })
-    .where('ark_txid', '=', refund.arkTxid)
-    .execute();
+  await deps.records.markArkTx(trx, refund.arkTxid, ['submitted'], 'finalized');
   return created[0]!;
 }

@@ -192,7 +192,7 @@ export function alertRules(thresholds: AlertThresholds): AlertRule[] {
             sql<number>`sum(case when state in ('failed', 'expired') then 1 else 0 end)`.as('failed'),
             sql<number>`count(*)`.as('total'),
           ])
-          .where('state', 'in', ['failed', 'expired', 'confirmed', 'finalized'])
+          .where('state', 'in', ['failed', 'expired', 'confirmed'])
           .where('completed_at', '>=', ctx.now - RATE_WINDOW_MS)
           .executeTakeFirst();
         return failureRate(Number(row?.failed ?? 0), Number(row?.total ?? 0), 5);

@@ -25,10 +25,16 @@ export interface NostrCore {
 /** Public limits, shown by `info` and enforced at intake. */
 export function nostrLimits(config: Config): Record<string, number> {
   const n = config.nostr;
+  const c = config.ceremony;
   return {
     max_event_bytes: n.maxEventBytes,
     requests_per_minute: n.rateLimitPerMinute,
     catch_up_window_s: n.catchUpWindowS,
+    session_timeout_s: c.sessionTimeoutMs / 1000,
+    step_timeout_s: c.stepTimeoutMs / 1000,
+    max_open_sessions: c.limits.maxOpen,
+    max_abandoned_sessions_per_hour: c.limits.maxAbandonedPerHour,
+    max_inventory_locked: c.limits.maxInventory,
   };
 }
 

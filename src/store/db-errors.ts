@@ -50,3 +50,35 @@ export function isTransientConflict(error: unknown): boolean {
     (typeof errcode === 'number' && (errcode & 0xff) === SQLITE_BUSY)
   );
 }
+
+/** mysql2's codes for a connection that is gone or cannot be made (the server is down or away). */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CON_COUNT_ERROR',
+  'POOL_CLOSED',
+]);
+
+/**
+ * The database could not be used right now (no connection, the server going away, a lock
+ * conflict): the same work may succeed later. Anything else the database refuses — a
+ * constraint, bad SQL — will refuse again.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const { code } = fields(error);
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+  if ((error as { fatal?: unknown } | null)?.fatal === true) return true;
+  if (
+    error instanceof Error &&
+    /pool is closed|connection .*closed|can't add new command/i.test(error.message)
+  )
+    return true;
+  return isTransientConflict(error);
+}

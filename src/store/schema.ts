@@ -36,10 +36,8 @@ export type ProcessedEventStatus = 'processing' | 'done';
 export type SessionState =
   | 'accepted'
   | 'ark_tx_prepared'
-  | 'awaiting_ark_signatures'
+  | 'awaiting_signatures'
   | 'submitted'
-  | 'awaiting_checkpoint_signatures'
-  | 'finalized'
   | 'confirmed'
   | 'failed'
   | 'expired'
@@ -47,7 +45,8 @@ export type SessionState =
 export type ChallengeStatus = 'open' | 'answered' | 'expired' | 'rejected';
 export type BatchStatus =
   'collecting' | 'signing' | 'submitted' | 'settled' | 'failed' | 'expired' | 'cancelled';
-export type ArkTransactionStatus = 'built' | 'submitted' | 'finalized' | 'failed';
+/** `void`: built but never submitted, and it never can be (an input was spent elsewhere or expired). */
+export type ArkTransactionStatus = 'built' | 'submitted' | 'finalized' | 'failed' | 'void';
 export type InvoiceStatus = 'open' | 'settled' | 'credited' | 'expired' | 'cancelled';
 export type PaymentStatus = 'pending' | 'in_flight' | 'succeeded' | 'failed' | 'refunded';
 export type CommitmentStatus = 'pending' | 'broadcast' | 'confirmed' | 'announced' | 'failed';

@@ -1,6 +1,6 @@
 // One run of the CLI against the gateway: the key from its file, the gateway and relays, a
 // connected reference wallet (which verifies every challenge before it signs), progress lines for
-// each step of a ceremony, and "publish an intent, then wait for what became of it".
+// the ceremony (one challenge, one answer), and "publish an intent, then wait for what became of it".
 import {
   ArkRelayWallet,
   OutcomeTimeoutError,
@@ -65,17 +65,17 @@ export async function openSession(
 export function showCeremony(wallet: ArkRelayWallet, out: Output): void {
   wallet.on('challenge', ({ challenge, verdict }) =>
     out.progress(
-      `challenge ${challenge.step}/${challenge.step_total} ${challenge.type} (session ${short(challenge.session_id)}): ${verdict.ok ? 'verified' : `refused — ${verdict.reason}`}`,
+      `challenge ${challenge.step}/${challenge.step_total} ${challenge.type} (session ${short(challenge.session_id)}, the Ark tx and ${challenge.psbts.length - 1} checkpoint(s), commitment ${short(challenge.context.commitment.hash)}): ${verdict.ok ? 'verified' : `refused — ${verdict.reason}`}`,
     ),
   );
-  wallet.on('responded', ({ challenge }) =>
-    out.progress(`signed step ${challenge.step}/${challenge.step_total} and sent the answer`),
+  wallet.on('responded', ({ response }) =>
+    out.progress(`signed ${response.signatures.length} input(s) in one answer and sent it`),
   );
   wallet.on('refused', ({ reason, challenge }) => {
     if (!challenge) out.progress(`unreadable challenge refused: ${reason}`);
   });
   wallet.on('notification', ({ body }) => {
-    // Each step already has its own line; other notices (lift_paid, session_expired…) are news.
+    // The challenge and the answer have their lines; other notices (lift_paid, session_expired…) are news.
     if (body.type !== 'session_progress') out.progress(`notification: ${String(body.type ?? 'message')}`);
   });
 }

@@ -1,6 +1,7 @@
 // The wallet's side of a signing session: a 31511 challenge from a gateway key is decrypted,
-// verified against the intent it approved, and — when fine and autoSign is on — answered with a
-// 31512 carrying BIP-340 signatures over the digests the wallet recomputed. A refused challenge
+// verified against the intent it approved, and — when fine and autoSign is on — answered with
+// one 31512 carrying BIP-340 signatures over the digests the wallet recomputed, for the Ark tx
+// and its checkpoints at once (protocol v1.1: one step per session). A refused challenge
 // is never answered; the app hears a 'refused' event with the reason. Test hooks (onChallenge)
 // can skip, delay, force, tamper with or re-sign an answer, to drive the gateway's own checks.
 import { hex } from '@scure/base';
@@ -8,13 +9,7 @@ import { KIND, firstTag, type NostrEvent } from '../domain/nostr-protocol.ts';
 import { parseChallenge, type Challenge, type ChallengeResponse } from './challenge.ts';
 import type { ApprovedIntent } from './intents.ts';
 import { WalletKey } from './keys.ts';
-import {
-  verifyChallenge,
-  type ApprovedArkTx,
-  type KnownVtxo,
-  type Signable,
-  type Verdict,
-} from './verify/verifier.ts';
+import { verifyChallenge, type KnownVtxo, type Signable, type Verdict } from './verify/verifier.ts';
 
 export interface IncomingChallenge {
   readonly event: NostrEvent;
@@ -66,7 +61,6 @@ const stepKey = (sessionId: string, step: number) => `${sessionId}:${step}`;
 export class Ceremony {
   readonly #deps: CeremonyDeps;
   readonly #challenges = new Map<string, IncomingChallenge>();
-  readonly #approvedArkTxs = new Map<string, ApprovedArkTx>();
   readonly #answered = new Set<string>();
 
   constructor(deps: CeremonyDeps) {
@@ -100,12 +94,9 @@ export class Ceremony {
       intent: this.#deps.intent(challenge.context.action_id),
       intentEventId: firstTag(event, 'e'),
       knownVtxo: this.#deps.knownVtxo,
-      approvedArkTx: this.#approvedArkTxs.get(challenge.session_id),
       ...(this.#deps.serverPubkey !== undefined ? { serverPubkey: this.#deps.serverPubkey } : {}),
       now: Math.floor(Date.now() / 1000),
     });
-    if (verdict.ok && verdict.approvedArkTx)
-      this.#approvedArkTxs.set(challenge.session_id, verdict.approvedArkTx);
     const incoming: IncomingChallenge = { event, challenge, verdict };
     this.#challenges.set(key, incoming);
     this.#deps.emit.challenge(incoming);
@@ -136,7 +127,7 @@ export class Ceremony {
     const slots: Signable[] = verdict.ok
       ? [...verdict.toSign]
       : challenge.sighashes.map((s) => ({
-          psbtIndex: s.psbt_index ?? 0,
+          psbtIndex: s.psbt_index,
           inputIndex: s.input_index,
           digest: hex.decode(s.digest),
         }));
@@ -149,9 +140,9 @@ export class Ceremony {
       session_id: challenge.session_id,
       step: challenge.step,
       signatures: slots.map((slot) => ({
+        psbt_index: slot.psbtIndex,
         input_index: slot.inputIndex,
         sig: signer.signDigest(decision.digest ? decision.digest(slot) : slot.digest),
-        ...(challenge.type === 'sign_checkpoint_txs' ? { psbt_index: slot.psbtIndex } : {}),
       })),
       payload_ref: challenge.payload_ref,
     };
@@ -161,7 +152,7 @@ export class Ceremony {
       ['p', event.pubkey],
       ['e', event.id],
       // Unique per answer: 31512 is addressable, and a relay keeps only one event per `d` — a
-      // second answer to the same step (after a 3002) within the same second could be dropped.
+      // second answer to the same challenge (after a 3002) within the same second could be dropped.
       ['d', `${challenge.session_id}:${challenge.step}:${globalThis.crypto.randomUUID()}`],
     ];
     const reply = author.signEvent({

@@ -1,13 +1,17 @@
-// The 31511 signing challenge and 31512 response as docs/protocol.md defines them, and a strict
-// reader of the decrypted challenge: the verifier only ever sees a well-formed one.
+// The 31511 signing challenge and 31512 response as docs/protocol.md (v1.1) defines them, and a
+// strict reader of the decrypted challenge: the verifier only ever sees a well-formed one. Since
+// v1.1 a session has one step: `psbts` holds the Ark tx and then one checkpoint per Ark input,
+// and every signature names the PSBT it belongs to.
 import { toAmount } from './amounts.ts';
 
-export type ChallengeType = 'sign_ark_tx' | 'sign_checkpoint_txs' | 'sign_payload';
+/** The only challenge type of v1.1 (the v1.0 `sign_checkpoint_txs` step is gone). */
+export type ChallengeType = 'sign_ark_tx';
 
 export interface SighashRequest {
+  /** 0: the Ark tx; 1 + i: the checkpoint of Ark input i. */
+  readonly psbt_index: number;
   readonly input_index: number;
   readonly digest: string;
-  readonly psbt_index?: number;
 }
 
 export interface ContextInput {
@@ -28,17 +32,28 @@ export interface ContextOutput {
   readonly role: string;
 }
 
+/** The allocation commitment the Ark tx carries in an OP_RETURN output. */
+export interface ContextCommitment {
+  readonly vout: number;
+  /** Hex sha256 of `preimage`. */
+  readonly hash: string;
+  /** The canonical JSON text that was hashed. */
+  readonly preimage: string;
+}
+
 export interface ChallengeContext {
   readonly human?: string;
   readonly action_id: string;
   readonly type?: string;
   readonly ark_txid?: string;
+  readonly batch_id?: string;
   readonly server_pubkey: string;
   /** The key that owns the gateway's VTXOs (fees, inventory); its Nostr key when absent. */
   readonly gateway_vtxo_pubkey?: string;
   readonly unilateral_exit_delay: { readonly type: 'blocks' | 'seconds'; readonly value: bigint };
   readonly inputs: readonly ContextInput[];
   readonly outputs: readonly ContextOutput[];
+  readonly commitment: ContextCommitment;
   /** Everything else the gateway put in (params, fee, …), untouched. */
   readonly raw: Record<string, unknown>;
 }
@@ -48,8 +63,8 @@ export interface Challenge {
   readonly step: number;
   readonly step_total: number;
   readonly type: ChallengeType;
-  readonly psbt?: string;
-  readonly psbts?: readonly string[];
+  /** The Ark tx, then checkpoint i for Ark input i (base64 PSBTs). */
+  readonly psbts: readonly string[];
   readonly sighashes: readonly SighashRequest[];
   readonly payload_ref: string;
   readonly domain: string;
@@ -58,9 +73,9 @@ export interface Challenge {
 }
 
 export interface ResponseSignature {
+  psbt_index: number;
   input_index: number;
   sig: string;
-  psbt_index?: number;
 }
 
 export interface ChallengeResponse {
@@ -94,16 +109,27 @@ const amount = (v: unknown, what: string): bigint => {
   }
 };
 
+function parseCommitment(value: unknown): ContextCommitment {
+  const c = obj(value, 'context.commitment');
+  return {
+    vout: int(c.vout, 'commitment.vout'),
+    hash: hex32(c.hash, 'commitment.hash'),
+    preimage: str(c.preimage, 'commitment.preimage'),
+  };
+}
+
 function parseContext(value: unknown): ChallengeContext {
   const c = obj(value, 'context');
   const delay = obj(c.unilateral_exit_delay, 'context.unilateral_exit_delay');
   if (delay.type !== 'blocks' && delay.type !== 'seconds') fail('unilateral_exit_delay.type');
   if (!Array.isArray(c.inputs) || !Array.isArray(c.outputs)) fail('context.inputs and outputs must be lists');
+  if (c.commitment === undefined) fail('context.commitment is missing');
   return {
     ...(typeof c.human === 'string' ? { human: c.human } : {}),
     action_id: str(c.action_id, 'context.action_id'),
     ...(typeof c.type === 'string' ? { type: c.type } : {}),
     ...(c.ark_txid !== undefined ? { ark_txid: hex32(c.ark_txid, 'context.ark_txid') } : {}),
+    ...(c.batch_id !== undefined ? { batch_id: str(c.batch_id, 'context.batch_id') } : {}),
     server_pubkey: hex32(c.server_pubkey, 'context.server_pubkey'),
     ...(c.gateway_vtxo_pubkey !== undefined
       ? { gateway_vtxo_pubkey: hex32(c.gateway_vtxo_pubkey, 'context.gateway_vtxo_pubkey') }
@@ -131,11 +157,12 @@ function parseContext(value: unknown): ChallengeContext {
         role: str(output.role, 'output role'),
       };
     }),
+    commitment: parseCommitment(c.commitment),
     raw: c,
   };
 }
 
-/** Parses decrypted 31511 content; throws on anything malformed. */
+/** Parses decrypted 31511 content; throws on anything malformed or of another protocol version. */
 export function parseChallenge(plaintext: string): Challenge {
   let value: unknown;
   try {
@@ -144,25 +171,23 @@ export function parseChallenge(plaintext: string): Challenge {
     fail('not JSON');
   }
   const c = obj(value, 'content');
-  const type = c.type;
-  if (type !== 'sign_ark_tx' && type !== 'sign_checkpoint_txs' && type !== 'sign_payload')
-    fail(`type ${String(type)}`);
+  if (c.type !== 'sign_ark_tx') fail(`type ${String(c.type)} (v1.1 knows only sign_ark_tx)`);
+  if (c.psbt !== undefined) fail('a v1.0 `psbt` field (v1.1 sends every PSBT in `psbts`)');
+  if (!Array.isArray(c.psbts) || c.psbts.length === 0 || !c.psbts.every((p) => typeof p === 'string'))
+    fail('psbts is not a non-empty list of strings');
   if (!Array.isArray(c.sighashes)) fail('sighashes is not a list');
-  if (c.psbts !== undefined && !(Array.isArray(c.psbts) && c.psbts.every((p) => typeof p === 'string')))
-    fail('psbts is not a list of strings');
   return {
     session_id: str(c.session_id, 'session_id'),
     step: int(c.step, 'step'),
     step_total: int(c.step_total, 'step_total'),
-    type,
-    ...(c.psbt !== undefined ? { psbt: str(c.psbt, 'psbt') } : {}),
-    ...(c.psbts !== undefined ? { psbts: c.psbts as string[] } : {}),
+    type: c.type,
+    psbts: c.psbts as string[],
     sighashes: c.sighashes.map((v: unknown, i) => {
       const s = obj(v, `sighashes[${i}]`);
       return {
-        input_index: int(s.input_index, 'input_index'),
-        digest: hex32(s.digest, 'digest'),
-        ...(s.psbt_index !== undefined ? { psbt_index: int(s.psbt_index, 'psbt_index') } : {}),
+        psbt_index: int(s.psbt_index, `sighashes[${i}].psbt_index`),
+        input_index: int(s.input_index, `sighashes[${i}].input_index`),
+        digest: hex32(s.digest, `sighashes[${i}].digest`),
       };
     }),
     payload_ref: hex32(c.payload_ref, 'payload_ref'),

@@ -27,6 +27,7 @@ export {
   type Challenge,
   type ChallengeResponse,
   type ChallengeContext,
+  type ContextCommitment,
 } from './challenge.ts';
 export {
   verifyChallenge,
@@ -35,7 +36,9 @@ export {
   type KnownVtxo,
   type Signable,
 } from './verify/verifier.ts';
-export { payloadRefOfPsbt, payloadRefOfPsbts, defaultVtxoScript } from './verify/psbt-facts.ts';
+export { payloadRefOfPsbts, defaultVtxoScript } from './verify/psbt-facts.ts';
+export { commitmentScript } from './verify/commitment.ts';
+export { syncAllPages, SYNC_PAGE_LIMIT } from './sync-pages.ts';
 export { OutcomeTimeoutError, type Outcome, type Confirmation, type FailureNotice } from './outcomes.ts';
 export { VtxoBook } from './vtxo-book.ts';
 export { toAmount, jsonAmount, type AmountLike } from './amounts.ts';

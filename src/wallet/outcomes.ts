@@ -17,6 +17,8 @@ export interface Confirmation {
   readonly spent: readonly ConfirmedVtxo[];
   readonly created: readonly ConfirmedVtxo[];
   readonly fees: readonly { asset_id: string; amount: string | number; payer: string }[];
+  /** The allocation commitment the Ark tx carries (v1.1): its OP_RETURN vout, hash and preimage. */
+  readonly commitment?: { readonly vout: number; readonly hash: string; readonly preimage: string };
   readonly settled_at: number | string;
 }
 

@@ -23,6 +23,7 @@ import {
 } from './intents.ts';
 import { toHexPubkey, WalletKey } from './keys.ts';
 import { OutcomeTracker, type Confirmation, type FailureNotice, type Outcome } from './outcomes.ts';
+import { syncAllPages } from './sync-pages.ts';
 import { RelayPool } from './relays.ts';
 import { request, sendRequest, type RequestOptions, type SentRequest } from './service.ts';
 import type { KnownVtxo } from './verify/verifier.ts';
@@ -297,9 +298,13 @@ export class ArkRelayWallet {
     return info;
   }
 
-  /** The wallet's VTXOs as the gateway sees them; they become the VTXOs the wallet will sign for. */
+  /**
+   * The wallet's VTXOs as the gateway sees them — every page of them — and they become the VTXOs
+   * the wallet will sign for. `raw` is the first page's answer (balances, sessions) with `vtxos`
+   * holding all pages and `assets` merged.
+   */
   async syncState(): Promise<SyncState> {
-    const raw = (await this.request('sync_state')) as Record<string, unknown>;
+    const raw = await syncAllPages((params) => this.request('sync_state', params));
     return { vtxos: this.vtxos.replaceFromSync(raw), raw };
   }
 
@@ -324,7 +329,7 @@ export class ArkRelayWallet {
     return this.#ceremony.challenges;
   }
 
-  /** Answers a challenge by hand (autoSign off), or answers again with a test decision. */
+  /** Answers a challenge by hand (autoSign off), or answers again with a test decision. `step` is 1. */
   respond(
     sessionId: string,
     step: number,

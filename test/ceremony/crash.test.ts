@@ -20,11 +20,10 @@ import { addInventory, fund, gbtcReady } from './support.ts';
 const POINTS = [
   'accepted',
   'ark_tx_prepared',
-  'awaiting_ark_signatures',
+  'awaiting_signatures',
   'answered',
   'submitted',
   'server_signed',
-  'awaiting_checkpoint_signatures',
   'finalized',
   'confirmed',
 ] as const;

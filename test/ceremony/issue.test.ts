@@ -1,6 +1,7 @@
 // The Issuer after a crash: interrupted after SubmitTx, or after FinalizeTx, a second call with
 // the same reference finishes the stored transaction — one inventory VTXO spent, one movement,
 // one user VTXO — instead of building another.
+import { CeremonyRecords } from '../../src/ceremony/records.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/app.ts';
 import type { ArkBackend } from '../../src/backends/ark/ark-backend.ts';
@@ -53,6 +54,7 @@ describe('Issuer crash recovery', () => {
       const issuer = (ark: ArkBackend) =>
         new Issuer({
           database: gateway.database,
+          records: new CeremonyRecords(gateway.database),
           vtxos: store,
           ark,
           inventoryKey: async () => key,

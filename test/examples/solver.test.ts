@@ -69,14 +69,19 @@ describe('example solver', () => {
     expect(quote).toMatchObject({ give: { amount: '2000' }, receive: { asset_id: 'gUSD', amount: '200' } });
 
     const solverSigned: string[] = [];
-    wallets[0]!.on('responded', ({ challenge }) => solverSigned.push(`${challenge.type}`));
+    wallets[0]!.on('responded', ({ challenge }) =>
+      solverSigned.push(`${challenge.type} ${challenge.step}/${challenge.step_total}`),
+    );
     const done = await swapWith(user, quote, { timeoutMs: 30_000 });
     expect(done.outcome.status).toBe('settled');
     expect(done.batch.sessions).toHaveLength(2);
-    // The solver's own wallet verified and signed both of its steps.
-    expect(solverSigned).toEqual(['sign_ark_tx', 'sign_checkpoint_txs']);
+    // The solver's own wallet verified and signed its one challenge (v1.1: one step).
+    expect(solverSigned).toEqual(['sign_ark_tx 1/1']);
     const confirmation = done.outcome.status === 'settled' ? done.outcome.confirmation : undefined;
     expect(confirmation?.action_ids).toHaveLength(2);
+    // One Ark tx, one allocation commitment naming both legs.
+    const committed = JSON.parse(confirmation?.commitment?.preimage ?? '{}') as { action_ids?: string[] };
+    expect(committed.action_ids).toEqual(confirmation?.action_ids);
     expect([await holding(user.pubkey, 'gBTC'), await holding(user.pubkey, 'gUSD')]).toEqual([990n, 200n]);
     expect([await holding(solver.pubkey, 'gBTC'), await holding(solver.pubkey, 'gUSD')]).toEqual([
       2_090n,

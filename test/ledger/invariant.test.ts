@@ -95,6 +95,31 @@ for (const kind of ['sqlite', 'mariadb'] as const) {
       expect(report.problems).toEqual([]);
     });
 
+    it('finds the ledger consistent while open sessions hold inventory and user VTXOs locked', async () => {
+      const { alice: aliceVtxo } = await scenario();
+      const [inventory] = await store.createOutputs([
+        {
+          txid: hex32(),
+          vout: 0,
+          ownerPubkey: gateway,
+          assetId: 'gBTC',
+          amount: 0n,
+          sats: 2_000n,
+          status: 'available',
+        },
+      ]);
+      // An ordinary open session: the user's VTXO and an inventory VTXO topping its sats up.
+      const session = randomUUID();
+      await store.lockForSession(session, [aliceVtxo], alice, 'gBTC', 60_000);
+      await store.lockInventory(session, 'gBTC', 1, 1n, 60_000);
+      expect((await store.get(inventory!.vtxoId))?.status).toBe('pending_spend');
+      const report = await expectLedgerConsistent(database);
+      expect(report.problems).toEqual([]);
+      // Released, the inventory VTXO is inventory again.
+      await store.releaseSession(session);
+      expect((await store.get(inventory!.vtxoId))?.status).toBe('available');
+    });
+
     it('reports drift of an amount and a supply change booked without its VTXO', async () => {
       const ids = await scenario();
       await database.db

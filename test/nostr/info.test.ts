@@ -65,11 +65,11 @@ describe(`info over Nostr (${stackName})`, () => {
       status: 'ok',
       result: {
         gateway_pubkey: gatewayPubkey,
-        protocol_version: 1,
+        protocol_version: '1.1',
         encryption: ['nip44', 'nip04'],
         actions: expect.arrayContaining(['info']),
         kinds: { accepts: [31500, 31510, 31512] },
-        limits: { max_event_bytes: 65536 },
+        limits: { max_event_bytes: 65536, max_open_sessions: 8, max_inventory_locked: 8 },
       },
     });
   });

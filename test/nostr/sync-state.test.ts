@@ -97,17 +97,11 @@ describe(`sync_state over Nostr (${stackName})`, () => {
     });
     await lift(wallet.pubkey, 'gBTC', 60n, now - 1);
     await store.expireVtxos(now);
-    // Sessions: two open (one awaiting signatures, one finalized), three over; one of another user.
-    for (const state of [
-      'awaiting_ark_signatures',
-      'finalized',
-      'confirmed',
-      'failed',
-      'cancelled',
-    ] as const) {
+    // Sessions: two open (one awaiting signatures, one submitted), three over; one of another user.
+    for (const state of ['awaiting_signatures', 'submitted', 'confirmed', 'failed', 'cancelled'] as const) {
       const row = sessionRow({ owner_pubkey: wallet.pubkey, state, current_step: 1, created_at: now });
       await db.insertInto('signing_sessions').values(row).execute();
-      if (state === 'awaiting_ark_signatures' || state === 'finalized') openSessions.push(row.session_id);
+      if (state === 'awaiting_signatures' || state === 'submitted') openSessions.push(row.session_id);
     }
     await db
       .insertInto('signing_sessions')

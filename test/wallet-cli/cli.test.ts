@@ -97,9 +97,12 @@ describe('arkrelay-wallet', () => {
       type: 'transfer:p2p',
       fee: { asset_id: 'gBTC', amount: 10 },
     });
-    // Progress went to stderr: each challenge verified and signed.
-    expect(send.stderr).toMatch(/challenge 1\/2 sign_ark_tx .*: verified/);
-    expect(send.stderr).toMatch(/signed step 2\/2/);
+    // Progress went to stderr: the one challenge (Ark tx and checkpoint) verified and signed at once.
+    expect(send.stderr).toMatch(
+      /challenge 1\/1 sign_ark_tx .*the Ark tx and \d+ checkpoint\(s\), commitment .*: verified/,
+    );
+    expect(send.stderr).toMatch(/signed \d+ input\(s\) in one answer/);
+    expect(send.stderr).not.toMatch(/1\/2|2\/2/);
 
     const bobState = (await runWallet(['balance', ...at], bob.home)).json<Balances>();
     expect(gbtc(bobState)).toBe('1200');
@@ -185,16 +188,21 @@ describe('arkrelay-wallet', () => {
         'the confirmation',
       );
       const mine = lines().filter((l) => l.action_id === signed.content.action_id || l.event === 'responded');
-      expect(mine.filter((l) => l.event === 'challenge').map((l) => [l.step, l.verified])).toEqual([
-        [1, true],
-        [2, true],
-      ]);
-      expect(
-        lines()
-          .filter((l) => l.event === 'responded')
-          .map((l) => l.step),
-      ).toEqual([1, 2]);
+      // One challenge, one answer (v1.1): the Ark tx and its checkpoint(s) signed together.
+      const challenges = mine.filter((l) => l.event === 'challenge');
+      expect(challenges.map((l) => [l.step, l.step_total, l.verified])).toEqual([[1, 1, true]]);
+      expect(challenges[0]!.commitment).toEqual({
+        vout: expect.any(Number),
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      });
+      const responded = lines().filter((l) => l.event === 'responded');
+      expect(responded.map((l) => l.step)).toEqual([1]);
+      // Carol's one VTXO: its Ark-tx input and its checkpoint (inventory inputs are the gateway's).
+      expect(responded[0]!.signatures).toBe(2);
       expect(confirmation.ark_txid).toMatch(/^[0-9a-f]{64}$/);
+      expect((confirmation.commitment as { hash: string }).hash).toBe(
+        (challenges[0]!.commitment as { hash: string }).hash,
+      );
 
       await pool.publish(stranger.event);
       const refused = await waitFor(
@@ -204,7 +212,7 @@ describe('arkrelay-wallet', () => {
       );
       expect(refused.verified).toBe(false);
       await new Promise((r) => setTimeout(r, 500));
-      expect(lines().filter((l) => l.event === 'responded')).toHaveLength(2); // nothing signed for it
+      expect(lines().filter((l) => l.event === 'responded')).toHaveLength(1); // nothing signed for it
     } finally {
       pool.close();
       watch.kill('SIGTERM');

@@ -1,12 +1,13 @@
-// Real PSBTs for the wallet's tests, made by the simulated Ark server, and challenges crafted the
-// way docs/protocol.md says the gateway writes them. The digests in the challenges come from the
-// gateway's own sighash helper: the wallet recomputes them with its own code, so the honest case
-// passing shows the two independent implementations agree.
+// Real PSBTs for the wallet's tests, made by the simulated Ark server, and one-step (v1.1)
+// challenges crafted the way docs/protocol.md says the gateway writes them: the Ark tx with its
+// allocation commitment, then every checkpoint. The digests and the commitment come from the
+// gateway's own helpers (src/backends/ark/psbt.ts, src/domain/allocation-commitment.ts): the wallet
+// recomputes both with its own code, so the honest case passing shows the two agree.
 import { createHash } from 'node:crypto';
-import { base64 } from '@scure/base';
 import type { BuiltTransfer, Outpoint, TransferOutput } from '../../src/backends/ark/ark-backend.ts';
 import { encodePsbt, parsePsbt, sighashesFor, signInputs } from '../../src/backends/ark/psbt.ts';
 import { ArkSimulator } from '../../src/backends/ark/simulator.ts';
+import { allocationCommitment, type AllocationCommitment } from '../../src/domain/allocation-commitment.ts';
 import { WalletKey } from '../../src/wallet/keys.ts';
 import { key, testWorld, type TestKey, type TestWorld } from '../backends/sim/support.ts';
 
@@ -76,6 +77,7 @@ export interface CtxOutput {
   role: string;
 }
 
+/** What the gateway's ledger says a challenge does; vouts follow the order of `outputs`. */
 export interface ChallengeSpec {
   readonly sessionId?: string;
   readonly intentActionId: string;
@@ -83,11 +85,46 @@ export interface ChallengeSpec {
   readonly inputs: readonly CtxInput[];
   readonly outputs: readonly CtxOutput[];
   readonly owner?: string;
+  /** The context's commitment; default: the honest one of `outputs` and the action id. */
+  readonly commitment?: { vout: number; hash: string; preimage: string };
 }
 
 const sha256hex = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 
+/** The gateway's commitment of an allocation (its own helper, not the wallet's). */
+export function commitmentOf(
+  actionIds: readonly string[],
+  outputs: readonly CtxOutput[],
+): AllocationCommitment {
+  return allocationCommitment(
+    actionIds,
+    outputs.map((o, vout) => ({ vout, owner: o.owner, assetId: o.asset_id, amount: o.amount })),
+  );
+}
+
+export const outputsFor = (outputs: readonly CtxOutput[]): TransferOutput[] =>
+  outputs.map((o) => ({ ownerPubkey: o.owner, amount: o.sats }));
+
+/**
+ * The Ark tx of `inputs` → `psbtOutputs` with the OP_RETURN of `commitment` (default: the honest
+ * commitment of `psbtOutputs` for `actionId`; null: none at all).
+ */
+export function buildTx(
+  sim: Sim,
+  inputs: readonly CtxInput[],
+  psbtOutputs: readonly CtxOutput[],
+  actionId: string,
+  commitment: AllocationCommitment | null = commitmentOf([actionId], psbtOutputs),
+): Promise<BuiltTransfer> {
+  return sim.ark.buildTransfer(
+    inputs.map((i) => ({ outpoint: outpoint(i.vtxo_id), ownerPubkey: i.owner, amount: i.sats })),
+    outputsFor(psbtOutputs),
+    commitment ? { opReturn: commitment.data } : {},
+  );
+}
+
 function context(spec: ChallengeSpec, arkTxid: string) {
+  const commitment = spec.commitment ?? commitmentOf([spec.intentActionId], spec.outputs);
   return {
     human: 'test',
     action_id: spec.intentActionId,
@@ -106,59 +143,57 @@ function context(spec: ChallengeSpec, arkTxid: string) {
       amount: o.amount.toString(),
       sats: o.sats.toString(),
     })),
+    commitment: { vout: commitment.vout, hash: commitment.hash, preimage: commitment.preimage },
   };
 }
 
-/** Step 1 as JSON (what the wallet decrypts), for the Ark tx of `built`. */
-export function arkChallengeJson(built: BuiltTransfer, spec: ChallengeSpec): Record<string, unknown> {
-  const tx = parsePsbt(built.arkPsbt);
+/** Every slot `owner` owes, with the gateway's digests: its Ark inputs, then their checkpoints. */
+export function gatewaySighashes(psbts: readonly string[], inputs: readonly CtxInput[], owner: string) {
+  const ark = sighashesFor(parsePsbt(psbts[0]!), owner).map((s) => ({
+    psbt_index: 0,
+    input_index: s.inputIndex,
+    digest: s.digest,
+  }));
+  const checkpoints = psbts.slice(1).flatMap((psbt, i) =>
+    inputs[i]!.owner === owner
+      ? sighashesFor(parsePsbt(psbt), owner).map((s) => ({
+          psbt_index: 1 + i,
+          input_index: s.inputIndex,
+          digest: s.digest,
+        }))
+      : [],
+  );
+  return [...ark, ...checkpoints];
+}
+
+/** The one challenge (31511 content, as the wallet decrypts it) for `built`. */
+export function challengeJson(built: BuiltTransfer, spec: ChallengeSpec): Record<string, unknown> {
+  const psbts = [built.arkPsbt, ...built.checkpointPsbts];
   return {
     session_id: spec.sessionId ?? 'session-1',
     step: 1,
-    step_total: 2,
+    step_total: 1,
     type: 'sign_ark_tx',
-    psbt: built.arkPsbt,
-    sighashes: sighashesFor(tx, spec.owner ?? alice.pub).map((s) => ({
-      input_index: s.inputIndex,
-      digest: s.digest,
-      psbt_index: 0,
-    })),
-    payload_ref: sha256hex(base64.decode(built.arkPsbt)),
+    psbts,
+    sighashes: gatewaySighashes(psbts, spec.inputs, spec.owner ?? alice.pub),
+    payload_ref: sha256hex(psbts.join('\n')),
     domain: 'ark_tx',
     context: context(spec, built.arkTxid),
     expires_at: Math.floor(Date.now() / 1000) + 120,
   };
 }
 
-/** Step 2 as JSON: the checkpoints the server signed, in input order. */
-export function checkpointChallengeJson(
-  arkTxid: string,
-  checkpoints: readonly string[],
-  spec: ChallengeSpec,
+/** The same challenge with other PSBTs, payload_ref and sighashes recomputed (a consistent liar). */
+export function withPsbts(
+  json: Record<string, unknown>,
+  psbts: readonly string[],
+  inputs: readonly CtxInput[],
+  owner = alice.pub,
 ): Record<string, unknown> {
-  const owner = spec.owner ?? alice.pub;
   return {
-    session_id: spec.sessionId ?? 'session-1',
-    step: 2,
-    step_total: 2,
-    type: 'sign_checkpoint_txs',
-    psbts: checkpoints,
-    sighashes: checkpoints.flatMap((psbt, index) =>
-      spec.inputs[index]!.owner === owner
-        ? sighashesFor(parsePsbt(psbt), owner).map((s) => ({
-            input_index: s.inputIndex,
-            digest: s.digest,
-            psbt_index: index,
-          }))
-        : [],
-    ),
-    payload_ref: sha256hex(checkpoints.join('\n')),
-    domain: 'checkpoint_txs',
-    context: context(spec, arkTxid),
-    expires_at: Math.floor(Date.now() / 1000) + 120,
+    ...json,
+    psbts,
+    sighashes: gatewaySighashes(psbts, inputs, owner),
+    payload_ref: sha256hex(psbts.join('\n')),
   };
-}
-
-export function outputsFor(outputs: readonly CtxOutput[]): TransferOutput[] {
-  return outputs.map((o) => ({ ownerPubkey: o.owner, amount: o.sats }));
 }

@@ -1,10 +1,15 @@
-// The wallet's challenge verifier against real PSBTs of the simulated Ark server: the honest
-// challenge is accepted and its signatures are what the server accepts; every lie the gateway
-// could tell (recipient, amount, extra output, digest, payload_ref, inputs) is refused.
-import { base64, hex } from '@scure/base';
+// The wallet's one-step (v1.1) challenge verifier against real PSBTs of the simulated Ark server:
+// the honest challenge is accepted and its signatures — Ark tx and checkpoints at once — are what
+// the gateway's own sighashes and the server accept; every lie the gateway could tell is refused
+// (recipient, amounts, outputs, digests, payload_ref, inputs, checkpoints, signature slots, and the
+// allocation commitment).
+import { createHash } from 'node:crypto';
+import { schnorr } from '@noble/curves/secp256k1.js';
+import { hex } from '@scure/base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BuiltTransfer } from '../../src/backends/ark/ark-backend.ts';
 import { addSignatures, encodePsbt, parsePsbt } from '../../src/backends/ark/psbt.ts';
+import { opReturnScript, type AllocationCommitment } from '../../src/domain/allocation-commitment.ts';
 import { parseChallenge, type Challenge } from '../../src/wallet/challenge.ts';
 import {
   approvedIntent,
@@ -16,21 +21,25 @@ import {
 import {
   verifyChallenge,
   type KnownVtxo,
+  type Signable,
   type Verdict,
   type VerifyEnv,
 } from '../../src/wallet/verify/verifier.ts';
 import {
   alice,
   aliceWallet,
-  arkChallengeJson,
   bob,
-  checkpointChallengeJson,
+  buildTx,
+  challengeJson,
+  commitmentOf,
   fund,
   gateway,
+  gatewaySighashes,
   mallory,
   outpoint,
   outputsFor,
   startSim,
+  withPsbts,
   type ChallengeSpec,
   type CtxInput,
   type CtxOutput,
@@ -81,81 +90,163 @@ function env(intent = transfer(), extra: Partial<VerifyEnv> = {}): VerifyEnv {
     intent: approvedIntent(intent),
     intentEventId: intent.event.id,
     knownVtxo: (id) => known.get(id),
-    approvedArkTx: undefined,
     now: Math.floor(Date.now() / 1000),
     ...extra,
   };
 }
 
-const spec = (inputs: CtxInput[], outputs: CtxOutput[], actionId = 'pay-bob'): ChallengeSpec => ({
-  intentActionId: actionId,
-  server: sim.server,
-  inputs,
-  outputs,
-});
+const spec = (
+  inputs: CtxInput[],
+  outputs: CtxOutput[],
+  extra: Partial<ChallengeSpec> = {},
+): ChallengeSpec => ({ intentActionId: 'pay-bob', server: sim.server, inputs, outputs, ...extra });
 
-async function build(inputs: CtxInput[], psbtOutputs: CtxOutput[]): Promise<BuiltTransfer> {
-  return sim.ark.buildTransfer(
-    inputs.map((i) => ({ outpoint: outpoint(i.vtxo_id), ownerPubkey: i.owner, amount: i.sats })),
-    outputsFor(psbtOutputs),
-  );
-}
+/** The Ark tx with the honest commitment of `psbtOutputs` (or the one given, or none). */
+const build = (
+  inputs: CtxInput[],
+  psbtOutputs: CtxOutput[],
+  commitment?: AllocationCommitment | null,
+  actionId = 'pay-bob',
+): Promise<BuiltTransfer> => buildTx(sim, inputs, psbtOutputs, actionId, commitment);
 
 const parse = (json: Record<string, unknown>): Challenge => parseChallenge(JSON.stringify(json));
+const verify = (json: Record<string, unknown>, e: VerifyEnv = env()) => verifyChallenge(parse(json), e);
+
+async function honestChallenge(): Promise<{ built: BuiltTransfer; json: Record<string, unknown> }> {
+  const built = await build([aliceInput()], honestOutputs());
+  return { built, json: challengeJson(built, spec([aliceInput()], honestOutputs())) };
+}
 
 function refused(verdict: Verdict): string {
   expect(verdict.ok).toBe(false);
   return verdict.ok ? '' : verdict.reason;
 }
 
-/** The wallet's signatures attached to the PSBT the way the gateway will. */
-function attach(psbt: string, verdict: Verdict): string {
-  if (!verdict.ok) throw new Error('not accepted');
+/** The wallet's signatures for one PSBT, attached the way the gateway does. */
+function attach(psbt: string, slots: readonly Signable[]): string {
   const tx = parsePsbt(psbt);
   addSignatures(
     tx,
     alice.pub,
-    verdict.toSign.map((s) => ({ inputIndex: s.inputIndex, sig: aliceWallet.signDigest(s.digest) })),
+    slots.map((s) => ({ inputIndex: s.inputIndex, sig: aliceWallet.signDigest(s.digest) })),
   );
   return encodePsbt(tx);
 }
 
-describe('wallet challenge verifier', () => {
-  it('accepts an honest transfer, and the server accepts its signatures in both steps', async () => {
-    const built = await build([aliceInput()], honestOutputs());
-    const s = spec([aliceInput()], honestOutputs());
-    const step1 = verifyChallenge(parse(arkChallengeJson(built, s)), env());
-    expect(step1.ok).toBe(true);
-    if (!step1.ok) return;
-    expect(step1.toSign.map((x) => x.inputIndex)).toEqual([0]);
+/** A PSBT with one more output (the tx changes; the wallet must notice). */
+function plusOutput(psbt: string, script: Uint8Array, amount: bigint): string {
+  const tx = parsePsbt(psbt);
+  tx.addOutput({ script, amount });
+  return encodePsbt(tx);
+}
 
-    const submitted = await sim.ark.submitTx(attach(built.arkPsbt, step1), built.checkpointPsbts);
-    const step2 = verifyChallenge(
-      parse(checkpointChallengeJson(built.arkTxid, submitted.signedCheckpointPsbts, s)),
-      env(transfer(), { approvedArkTx: step1.approvedArkTx }),
+/** A commitment whose OP_RETURN matches its preimage text, whatever that text is. */
+function commitmentOfText(preimage: string, vout = 3): AllocationCommitment {
+  const hash = createHash('sha256').update(preimage, 'utf8').digest();
+  const data = new Uint8Array([...new TextEncoder().encode('arkrelay'), 1, ...hash]);
+  return { vout, hash: hash.toString('hex'), preimage, data };
+}
+
+const wire = (c: AllocationCommitment) => ({ vout: c.vout, hash: c.hash, preimage: c.preimage });
+
+describe('wallet challenge verifier: the honest challenge', () => {
+  it('signs the Ark tx and its checkpoint at once; the gateway and the Ark server accept them', async () => {
+    const { built, json } = await honestChallenge();
+    // The Ark tx carries the commitment right after the VTXO outputs, then the anchor.
+    const arkTx = parsePsbt(built.arkPsbt);
+    expect(arkTx.outputsLength).toBe(5);
+    expect(hex.encode(arkTx.getOutput(3).script!)).toMatch(/^6a29/);
+
+    const verdict = verify(json);
+    expect(verdict.ok).toBe(true);
+    if (!verdict.ok) return;
+    expect(verdict.toSign.map((s) => [s.psbtIndex, s.inputIndex])).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
+    // Each signature verifies (BIP-340) against the digest the gateway computes itself.
+    const theirs = gatewaySighashes(json.psbts as string[], [aliceInput()], alice.pub);
+    for (const slot of verdict.toSign) {
+      const digest = theirs.find((s) => s.psbt_index === slot.psbtIndex && s.input_index === slot.inputIndex);
+      const sig = aliceWallet.signDigest(slot.digest);
+      expect(schnorr.verify(hex.decode(sig), hex.decode(digest!.digest), hex.decode(alice.pub))).toBe(true);
+    }
+
+    // The checkpoint signature, made before the server signed, is valid on the server-signed one.
+    const arkSigned = attach(
+      built.arkPsbt,
+      verdict.toSign.filter((s) => s.psbtIndex === 0),
     );
-    expect(step2.ok).toBe(true);
-    if (!step2.ok) return;
-    const signed = submitted.signedCheckpointPsbts.map((psbt, i) =>
-      attach(psbt, { ok: true, toSign: step2.toSign.filter((x) => x.psbtIndex === i) }),
+    const submitted = await sim.ark.submitTx(arkSigned, built.checkpointPsbts);
+    const checkpoints = submitted.signedCheckpointPsbts.map((psbt, i) =>
+      attach(
+        psbt,
+        verdict.toSign.filter((s) => s.psbtIndex === 1 + i),
+      ),
     );
-    await sim.ark.finalizeTx(submitted.arkTxid, signed);
+    await sim.ark.finalizeTx(submitted.arkTxid, checkpoints);
     const [bobs] = await sim.ark.listVtxos({ outpoints: [{ txid: built.arkTxid, vout: 0 }] });
     expect(bobs?.spent).toBe(false);
     expect(bobs?.amount).toBe(1000n);
   });
 
+  it('signs only its own slots in a tx with a gateway inventory input, and refuses to sign the gateway’s', async () => {
+    const batch = await sim.ark.createInventoryBatch({
+      ownerPubkey: gateway.pub,
+      ownerSecretKey: gateway.priv,
+      amounts: [1000n],
+    });
+    const g1 = batch.vtxos[0]!;
+    const inventory: CtxInput = {
+      vtxo_id: `${g1.outpoint.txid}:${g1.outpoint.vout}`,
+      owner: gateway.pub,
+      asset_id: 'gBTC',
+      amount: 0n,
+      sats: 1000n,
+    };
+    const inputs = [aliceInput(), inventory];
+    const outputs: CtxOutput[] = [
+      ...honestOutputs(),
+      { owner: gateway.pub, asset_id: 'gBTC', amount: 0n, sats: 1000n, role: 'inventory' },
+    ];
+    const built = await build(inputs, outputs);
+    const json = challengeJson(built, spec(inputs, outputs));
+    const verdict = verify(json);
+    expect(verdict.ok).toBe(true);
+    expect(verdict.ok && verdict.toSign.map((s) => [s.psbtIndex, s.inputIndex])).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
+
+    // The gateway's own slots slipped into the wallet's list: Ark input 1, then checkpoint 1.
+    const gatewaySlots = gatewaySighashes(json.psbts as string[], inputs, gateway.pub);
+    const withArkSlot = { ...json, sighashes: [...(json.sighashes as object[]), gatewaySlots[0]] };
+    expect(refused(verify(withArkSlot))).toMatch(/Ark-tx input 1 is not this wallet’s to sign/);
+    const withCheckpointSlot = { ...json, sighashes: [...(json.sighashes as object[]), gatewaySlots[1]] };
+    expect(refused(verify(withCheckpointSlot))).toMatch(/checkpoint 1 input 0 is not this wallet’s to sign/);
+  });
+
+  it('accepts a commitment that also names the other intents of its transaction', async () => {
+    const both = commitmentOf(['other-leg', 'pay-bob'], honestOutputs());
+    const built = await build([aliceInput()], honestOutputs(), both);
+    expect(
+      verify(challengeJson(built, spec([aliceInput()], honestOutputs(), { commitment: wire(both) }))).ok,
+    ).toBe(true);
+  });
+});
+
+describe('wallet challenge verifier: the Ark tx', () => {
   it('refuses a PSBT paying someone else than the context says', async () => {
     const toMallory = honestOutputs().map((o, i) => (i === 0 ? { ...o, owner: mallory.pub } : o));
-    const built = await build([aliceInput()], toMallory);
-    const reason = refused(
-      verifyChallenge(parse(arkChallengeJson(built, spec([aliceInput()], honestOutputs()))), env()),
+    const built = await build([aliceInput()], toMallory, commitmentOf(['pay-bob'], honestOutputs()));
+    expect(refused(verify(challengeJson(built, spec([aliceInput()], honestOutputs()))))).toMatch(
+      /output 0 is not locked to/,
     );
-    expect(reason).toMatch(/output 0 is not locked to/);
     // Telling the truth about it does not help: Mallory is not the intent's recipient.
-    expect(
-      refused(verifyChallenge(parse(arkChallengeJson(built, spec([aliceInput()], toMallory))), env())),
-    ).toMatch(/stranger/);
+    const honestAboutIt = await build([aliceInput()], toMallory);
+    expect(refused(verify(challengeJson(honestAboutIt, spec([aliceInput()], toMallory))))).toMatch(
+      /stranger/,
+    );
   });
 
   it('refuses amounts other than the intent asked', async () => {
@@ -163,24 +254,21 @@ describe('wallet challenge verifier', () => {
     less[0] = { ...less[0]!, amount: 500n };
     less[1] = { ...less[1]!, amount: 490n };
     const built = await build([aliceInput()], less);
-    expect(
-      refused(verifyChallenge(parse(arkChallengeJson(built, spec([aliceInput()], less))), env())),
-    ).toMatch(/would change by/);
+    expect(refused(verify(challengeJson(built, spec([aliceInput()], less))))).toMatch(/would change by/);
     // A higher fee, taken from the change.
     const fee = honestOutputs();
     fee[1] = { ...fee[1]!, amount: 380n };
     fee[2] = { ...fee[2]!, amount: 20n };
-    expect(
-      refused(verifyChallenge(parse(arkChallengeJson(built, spec([aliceInput()], fee))), env())),
-    ).toMatch(/would change by/);
+    const feeBuilt = await build([aliceInput()], fee);
+    expect(refused(verify(challengeJson(feeBuilt, spec([aliceInput()], fee))))).toMatch(/would change by/);
     // Sats in the PSBT other than the context states.
     const sats = honestOutputs();
     sats[0] = { ...sats[0]!, sats: 900n };
     sats[1] = { ...sats[1]!, sats: 760n };
     const other = await build([aliceInput()], sats);
-    expect(
-      refused(verifyChallenge(parse(arkChallengeJson(other, spec([aliceInput()], honestOutputs()))), env())),
-    ).toMatch(/carries 900 sats/);
+    expect(refused(verify(challengeJson(other, spec([aliceInput()], honestOutputs()))))).toMatch(
+      /carries 900 sats/,
+    );
   });
 
   it('refuses an output the context does not list', async () => {
@@ -188,26 +276,56 @@ describe('wallet challenge verifier', () => {
       ...honestOutputs().map((o, i) => (i === 1 ? { ...o, sats: 330n } : o)),
       { owner: mallory.pub, asset_id: 'gBTC', amount: 0n, sats: 330n, role: 'change' },
     ];
-    const built = await build([aliceInput()], extra);
+    // The commitment of all four, at vout 4: only the context leaves Mallory's output out.
+    const all = commitmentOf(['pay-bob'], extra);
+    const built = await build([aliceInput()], extra, all);
     const listed = extra.slice(0, 3);
     expect(
-      refused(verifyChallenge(parse(arkChallengeJson(built, spec([aliceInput()], listed))), env())),
+      refused(verify(challengeJson(built, spec([aliceInput()], listed, { commitment: wire(all) })))),
     ).toMatch(/output 3 is not in the context/);
+
+    // A second zero-value OP_RETURN after the anchor, the rest honest.
+    const { built: honest, json } = await honestChallenge();
+    const arkPsbt = plusOutput(honest.arkPsbt, opReturnScript(new Uint8Array(8).fill(1)), 0n);
+    const psbts = [arkPsbt, ...honest.checkpointPsbts];
+    const lying = withPsbts(json, psbts, [aliceInput()]);
+    const ctx = { ...(lying.context as object), ark_txid: parsePsbt(arkPsbt).id };
+    expect(refused(verify({ ...lying, context: ctx }))).toMatch(/output 5 is not in the context/);
   });
 
   it('refuses a digest that is not the PSBT sighash, and a wrong payload_ref', async () => {
-    const built = await build([aliceInput()], honestOutputs());
-    const json = arkChallengeJson(built, spec([aliceInput()], honestOutputs()));
-    const sighashes = json.sighashes as { input_index: number; digest: string }[];
+    const { json } = await honestChallenge();
+    const sighashes = json.sighashes as { psbt_index: number; input_index: number; digest: string }[];
     // The digest of another tx the gateway would like signed instead.
-    const other = await build([aliceInput()], [{ ...honestOutputs()[0]!, owner: mallory.pub, sats: 2000n }]);
-    const otherDigest = (
-      arkChallengeJson(other, spec([aliceInput()], honestOutputs())).sighashes as typeof sighashes
-    )[0]!.digest;
-    const wrongDigest = { ...json, sighashes: [{ ...sighashes[0]!, digest: otherDigest }] };
-    expect(refused(verifyChallenge(parse(wrongDigest), env()))).toMatch(/not the sighash of the PSBT/);
+    const toMallory = [{ ...honestOutputs()[0]!, owner: mallory.pub, sats: 2000n }];
+    const other = challengeJson(await build([aliceInput()], toMallory), spec([aliceInput()], toMallory));
+    const otherDigest = (other.sighashes as typeof sighashes)[0]!.digest;
+    const wrongDigest = { ...json, sighashes: [{ ...sighashes[0]!, digest: otherDigest }, sighashes[1]] };
+    expect(refused(verify(wrongDigest))).toMatch(/digest given for Ark-tx input 0 is not the sighash/);
+    // (A checkpoint of the same VTXO is the same tx whatever the Ark tx pays: its digest would be
+    // right. The Ark tx's digest in the checkpoint's slot is not.)
+    const wrongCheckpointDigest = {
+      ...json,
+      sighashes: [sighashes[0], { ...sighashes[1]!, digest: sighashes[0]!.digest }],
+    };
+    expect(refused(verify(wrongCheckpointDigest))).toMatch(/digest given for checkpoint 0 input 0/);
+
     const wrongRef = { ...json, payload_ref: hex.encode(new Uint8Array(32).fill(7)) };
-    expect(refused(verifyChallenge(parse(wrongRef), env()))).toMatch(/payload_ref/);
+    expect(refused(verify(wrongRef))).toMatch(/payload_ref is not the hash of the PSBTs/);
+    // v1.0's payload_ref (the Ark tx alone) is wrong too: it leaves the checkpoints unbound.
+    const arkOnly = createHash('sha256')
+      .update((json.psbts as string[])[0]!)
+      .digest('hex');
+    expect(refused(verify({ ...json, payload_ref: arkOnly }))).toMatch(/payload_ref/);
+  });
+
+  it('never signs with a tampered PSBT even when the context matches it', async () => {
+    // The Ark tx's bytes changed after payload_ref was computed (an output amount edited).
+    const { built, json } = await honestChallenge();
+    const tx = parsePsbt(built.arkPsbt);
+    tx.updateOutput(0, { amount: 999n });
+    const tampered = { ...json, psbts: [encodePsbt(tx), ...built.checkpointPsbts] };
+    expect(refused(verify(tampered))).toMatch(/payload_ref/);
   });
 
   it('refuses inputs it does not know or does not own listed as its own', async () => {
@@ -215,22 +333,13 @@ describe('wallet challenge verifier', () => {
     const v2 = await fund(sim, alice, 2000n);
     const unknown = { ...aliceInput(), vtxo_id: v2 };
     const built = await build([unknown], honestOutputs());
-    expect(
-      refused(verifyChallenge(parse(arkChallengeJson(built, spec([unknown], honestOutputs()))), env())),
-    ).toMatch(/not a VTXO this wallet knows/);
+    expect(refused(verify(challengeJson(built, spec([unknown], honestOutputs()))))).toMatch(
+      /not a VTXO this wallet knows/,
+    );
     // A known VTXO with another amount than the wallet holds.
+    const honest = await build([aliceInput()], honestOutputs());
     expect(
-      refused(
-        verifyChallenge(
-          parse(
-            arkChallengeJson(
-              await build([aliceInput()], honestOutputs()),
-              spec([{ ...aliceInput(), amount: 2000n }], honestOutputs()),
-            ),
-          ),
-          env(),
-        ),
-      ),
+      refused(verify(challengeJson(honest, spec([{ ...aliceInput(), amount: 2000n }], honestOutputs())))),
     ).toMatch(/holds 1000 gBTC/);
     // Mallory's VTXO listed as Alice's (even one the wallet was told about): its leaf is not Alice's.
     const m1 = await fund(sim, mallory, 2000n);
@@ -246,48 +355,30 @@ describe('wallet challenge verifier', () => {
         { outpoint: outpoint(m1), ownerPubkey: mallory.pub, amount: 2000n },
       ],
       outputsFor(outputs),
+      { opReturn: commitmentOf(['pay-bob'], outputs).data },
     );
-    expect(
-      refused(
-        verifyChallenge(parse(arkChallengeJson(twoInputs, spec([aliceInput(), stolen], outputs))), env()),
-      ),
-    ).toMatch(/input 1 does not spend this wallet's forfeit leaf/);
-  });
-
-  it('refuses a challenge for an intent it never approved, or from another intent event', async () => {
-    const built = await build([aliceInput()], honestOutputs());
-    const json = arkChallengeJson(built, spec([aliceInput()], honestOutputs()));
-    expect(refused(verifyChallenge(parse(json), env(transfer(), { intent: undefined })))).toMatch(
-      /no approved intent/,
-    );
-    expect(
-      refused(verifyChallenge(parse(json), env(transfer(), { intentEventId: 'ab'.repeat(32) }))),
-    ).toMatch(/another intent event/);
-    expect(refused(verifyChallenge(parse(json), env(transfer(), { serverPubkey: mallory.pub })))).toMatch(
-      /pinned/,
+    expect(refused(verify(challengeJson(twoInputs, spec([aliceInput(), stolen], outputs))))).toMatch(
+      /input 1 does not spend this wallet's forfeit leaf/,
     );
   });
 
-  it('binds checkpoints to the approved Ark tx', async () => {
-    const s = spec([aliceInput()], honestOutputs());
-    const built = await build([aliceInput()], honestOutputs());
-    const step1 = verifyChallenge(parse(arkChallengeJson(built, s)), env());
-    if (!step1.ok) throw new Error(step1.reason);
-    const submitted = await sim.ark.submitTx(attach(built.arkPsbt, step1), built.checkpointPsbts);
-    const honest = checkpointChallengeJson(built.arkTxid, submitted.signedCheckpointPsbts, s);
-    // Without step 1 in memory the wallet cannot tell what the checkpoints lead to.
-    expect(refused(verifyChallenge(parse(honest), env()))).toMatch(/no Ark tx of this session/);
-    // Checkpoints of another transaction spending another VTXO of Alice's.
-    const v2 = await fund(sim, alice, 2000n);
-    known.set(v2, { vtxoId: v2, assetId: 'gBTC', amount: 1000n, sats: 2000n });
-    const elsewhere = await build([{ ...aliceInput(), vtxo_id: v2 }], honestOutputs());
-    const swapped = checkpointChallengeJson(built.arkTxid, elsewhere.checkpointPsbts, s);
-    expect(
-      refused(verifyChallenge(parse(swapped), env(transfer(), { approvedArkTx: step1.approvedArkTx }))),
-    ).toMatch(/does not spend/);
-    expect(verifyChallenge(parse(honest), env(transfer(), { approvedArkTx: step1.approvedArkTx })).ok).toBe(
-      true,
+  it('refuses a challenge for an intent it never approved, from another intent event, or of v1.0', async () => {
+    const { json } = await honestChallenge();
+    expect(refused(verify(json, env(transfer(), { intent: undefined })))).toMatch(/no approved intent/);
+    expect(refused(verify(json, env(transfer(), { intentEventId: 'ab'.repeat(32) })))).toMatch(
+      /another intent event/,
     );
+    expect(refused(verify(json, env(transfer(), { serverPubkey: mallory.pub })))).toMatch(/pinned/);
+    expect(refused(verify({ ...json, step_total: 2 }))).toMatch(/one step/);
+    // The v1.0 shapes are not even read.
+    expect(() => parse({ ...json, type: 'sign_checkpoint_txs' })).toThrow(/sign_ark_tx/);
+    expect(() => parse({ ...json, psbt: (json.psbts as string[])[0] })).toThrow(/psbt/);
+    const { commitment: _dropped, ...noCommitment } = json.context as Record<string, unknown>;
+    expect(() => parse({ ...json, context: noCommitment })).toThrow(/commitment/);
+    const noIndex = (json.sighashes as Record<string, unknown>[]).map(
+      ({ psbt_index: _i, ...rest }: Record<string, unknown>) => rest,
+    );
+    expect(() => parse({ ...json, sighashes: noIndex })).toThrow(/psbt_index/);
   });
 
   it('checks a split: outputs to itself with exactly the amounts, only the fee leaves', async () => {
@@ -302,34 +393,150 @@ describe('wallet challenge verifier', () => {
       aliceWallet,
     );
     const outputs = (a: bigint, b: bigint): CtxOutput[] => [
-      { owner: alice.pub, asset_id: 'gBTC', amount: a, sats: 1000n, role: 'change' },
-      { owner: alice.pub, asset_id: 'gBTC', amount: b, sats: 660n, role: 'change' },
+      { owner: alice.pub, asset_id: 'gBTC', amount: a, sats: 1000n, role: 'split' },
+      { owner: alice.pub, asset_id: 'gBTC', amount: b, sats: 660n, role: 'split' },
       { owner: gateway.pub, asset_id: 'gBTC', amount: 10n, sats: 340n, role: 'fee' },
     ];
-    const built = await build([aliceInput()], outputs(400n, 590n));
-    expect(
-      verifyChallenge(
-        parse(arkChallengeJson(built, spec([aliceInput()], outputs(400n, 590n), 'split'))),
-        env(split),
-      ).ok,
-    ).toBe(true);
-    expect(
-      refused(
-        verifyChallenge(
-          parse(arkChallengeJson(built, spec([aliceInput()], outputs(450n, 540n), 'split'))),
-          env(split),
-        ),
-      ),
-    ).toMatch(/no output of 400 gBTC/);
+    const good = await build([aliceInput()], outputs(400n, 590n), undefined, 'split');
+    const s = (o: CtxOutput[]) => spec([aliceInput()], o, { intentActionId: 'split' });
+    expect(verify(challengeJson(good, s(outputs(400n, 590n))), env(split)).ok).toBe(true);
+    const bad = await build([aliceInput()], outputs(450n, 540n), undefined, 'split');
+    expect(refused(verify(challengeJson(bad, s(outputs(450n, 540n))), env(split)))).toMatch(
+      /no output of 400 gBTC/,
+    );
+  });
+});
+
+describe('wallet challenge verifier: checkpoints', () => {
+  it('refuses a checkpoint that spends another VTXO, even one of its own', async () => {
+    const v2 = await fund(sim, alice, 2000n);
+    known.set(v2, { vtxoId: v2, assetId: 'gBTC', amount: 1000n, sats: 2000n });
+    const { built, json } = await honestChallenge();
+    const elsewhere = await build([{ ...aliceInput(), vtxo_id: v2 }], honestOutputs());
+    const swapped = withPsbts(json, [built.arkPsbt, elsewhere.checkpointPsbts[0]!], [aliceInput()]);
+    expect(refused(verify(swapped))).toMatch(new RegExp(`checkpoint 0 does not spend ${v1}`));
   });
 
-  it('never signs with a tampered PSBT even when the context matches it', async () => {
-    // The PSBT's bytes changed after payload_ref was computed (an output amount edited).
-    const built = await build([aliceInput()], honestOutputs());
-    const json = arkChallengeJson(built, spec([aliceInput()], honestOutputs()));
-    const tx = parsePsbt(built.arkPsbt);
-    tx.updateOutput(0, { amount: 999n });
-    const tampered = { ...json, psbt: base64.encode(tx.toPSBT()) };
-    expect(refused(verifyChallenge(parse(tampered), env()))).toMatch(/payload_ref|ark_txid/);
+  it('refuses a checkpoint with an extra output, and one missing', async () => {
+    const { built, json } = await honestChallenge();
+    const mallorys = sim.ark.vtxoScript(mallory.pub);
+    const paysOut = plusOutput(built.checkpointPsbts[0]!, hex.decode((await mallorys).pkScript), 330n);
+    expect(refused(verify(withPsbts(json, [built.arkPsbt, paysOut], [aliceInput()])))).toMatch(
+      /checkpoint 0 has an extra output 2/,
+    );
+    expect(refused(verify(withPsbts(json, [built.arkPsbt], [aliceInput()])))).toMatch(
+      /0 checkpoints for an Ark tx of 1 inputs/,
+    );
+  });
+});
+
+describe('wallet challenge verifier: signature slots', () => {
+  it('refuses a challenge that leaves out a slot it owes or asks one twice', async () => {
+    const { json } = await honestChallenge();
+    const [ark, checkpoint] = json.sighashes as object[];
+    expect(refused(verify({ ...json, sighashes: [ark] }))).toMatch(
+      /does not ask for checkpoint 0 input 0, which this wallet owes/,
+    );
+    expect(refused(verify({ ...json, sighashes: [checkpoint] }))).toMatch(/does not ask for Ark-tx input 0/);
+    expect(refused(verify({ ...json, sighashes: [ark, checkpoint, ark] }))).toMatch(/asked twice/);
+    expect(refused(verify({ ...json, sighashes: [] }))).toMatch(/does not ask for/);
+  });
+});
+
+describe('wallet challenge verifier: the allocation commitment', () => {
+  it('refuses a commitment whose preimage allocates other amounts than the context', async () => {
+    const other = honestOutputs();
+    other[0] = { ...other[0]!, amount: 500n };
+    other[1] = { ...other[1]!, amount: 490n };
+    // The Ark tx really commits to this preimage; only the context shows the honest amounts.
+    const lie = commitmentOf(['pay-bob'], other);
+    const built = await build([aliceInput()], honestOutputs(), lie);
+    expect(
+      refused(verify(challengeJson(built, spec([aliceInput()], honestOutputs(), { commitment: wire(lie) })))),
+    ).toMatch(/commitment allocates 500 gBTC to .* at vout 0, the context 600 gBTC/);
+    // An allocation with one output fewer (the fee left out).
+    const fewer = commitmentOfText(commitmentOf(['pay-bob'], honestOutputs().slice(0, 2)).preimage);
+    const builtFewer = await build([aliceInput()], honestOutputs(), fewer);
+    expect(
+      refused(
+        verify(challengeJson(builtFewer, spec([aliceInput()], honestOutputs(), { commitment: wire(fewer) }))),
+      ),
+    ).toMatch(/allocates 2 outputs, the context lists 3/);
+  });
+
+  it('refuses a commitment output with another hash, and a hash that is not of the preimage', async () => {
+    // The Ark tx commits to another allocation than the (honest) context commitment.
+    const built = await build(
+      [aliceInput()],
+      honestOutputs(),
+      commitmentOf(['pay-bob', 'x'], honestOutputs()),
+    );
+    expect(refused(verify(challengeJson(built, spec([aliceInput()], honestOutputs()))))).toMatch(
+      /output 3 is not the allocation commitment/,
+    );
+    const { json } = await honestChallenge();
+    const ctx = json.context as { commitment: { hash: string } };
+    const badHash = {
+      ...json,
+      context: { ...ctx, commitment: { ...ctx.commitment, hash: 'ab'.repeat(32) } },
+    };
+    expect(refused(verify(badHash))).toMatch(/commitment.hash is not the sha256 of its preimage/);
+    // The right script, but carrying sats (that would be burnt).
+    const { built: honest } = await honestChallenge();
+    const valued = parsePsbt(honest.arkPsbt);
+    valued.updateOutput(3, { amount: 330n });
+    const psbts = [encodePsbt(valued), ...honest.checkpointPsbts];
+    const lying = withPsbts(json, psbts, [aliceInput()]);
+    const withTxid = { ...lying, context: { ...(lying.context as object), ark_txid: valued.id } };
+    expect(refused(verify(withTxid))).toMatch(/commitment output 3 carries 330 sats, not 0/);
+  });
+
+  it('refuses an Ark tx without the commitment output', async () => {
+    const built = await build([aliceInput()], honestOutputs(), null);
+    expect(refused(verify(challengeJson(built, spec([aliceInput()], honestOutputs()))))).toMatch(
+      /output 3 is not the allocation commitment/,
+    );
+    const { json } = await honestChallenge();
+    const ctx = json.context as { commitment: object };
+    const beyond = { ...json, context: { ...ctx, commitment: { ...ctx.commitment, vout: 9 } } };
+    expect(refused(verify(beyond))).toMatch(/no output 9 for the commitment/);
+  });
+
+  it('refuses a preimage that does not name its action id, or is not canonical', async () => {
+    const elsewhere = commitmentOf(['someone-else'], honestOutputs());
+    const built = await build([aliceInput()], honestOutputs(), elsewhere);
+    expect(
+      refused(
+        verify(challengeJson(built, spec([aliceInput()], honestOutputs(), { commitment: wire(elsewhere) }))),
+      ),
+    ).toMatch(/does not name the action pay-bob/);
+    // The same allocation, spaced out: its hash is in the tx, but it is not the canonical text.
+    const spaced = commitmentOfText(
+      JSON.stringify(JSON.parse(commitmentOf(['pay-bob'], honestOutputs()).preimage), null, 1),
+    );
+    const builtSpaced = await build([aliceInput()], honestOutputs(), spaced);
+    expect(
+      refused(
+        verify(
+          challengeJson(builtSpaced, spec([aliceInput()], honestOutputs(), { commitment: wire(spaced) })),
+        ),
+      ),
+    ).toMatch(/not in canonical form/);
+  });
+
+  it('refuses a context that lists the commitment output as a VTXO', async () => {
+    const { json } = await honestChallenge();
+    const ctx = json.context as { outputs: object[] };
+    const listed = {
+      ...json,
+      context: {
+        ...ctx,
+        outputs: [
+          ...ctx.outputs,
+          { vout: 3, owner: gateway.pub, asset_id: 'gBTC', amount: '0', sats: '0', role: 'fee' },
+        ],
+      },
+    };
+    expect(refused(verify(listed))).toMatch(/commitment output 3 is listed as a VTXO/);
   });
 });

@@ -1,12 +1,12 @@
 // The wallet over a real relay (the embedded one, on an ephemeral port): its intent is published
-// and visible to anyone, a service request makes an encrypted round trip to a fake gateway, a
-// challenge is verified and answered with signatures the gateway side can check, a lying one is
+// and visible to anyone, a service request makes an encrypted round trip to a fake gateway,
+// sync_state is read page after page, a one-step challenge is verified and answered with
+// signatures for the Ark tx and its checkpoint that the gateway side can check, a lying one is
 // refused and never answered, and confirmations and failures decide outcomes.
 import { join } from 'node:path';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { hex } from '@scure/base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parsePsbt, sighashesFor } from '../../src/backends/ark/psbt.ts';
 import { KIND, firstTag, type NostrEvent } from '../../src/domain/nostr-protocol.ts';
 import { createLogger } from '../../src/logging.ts';
 import { EmbeddedRelay } from '../../src/nostr/embedded-relay.ts';
@@ -18,24 +18,49 @@ import { tempDir } from '../support/cli.ts';
 import { waitFor } from '../support/wait.ts';
 import {
   alice,
-  arkChallengeJson,
   bob,
+  buildTx,
+  challengeJson,
+  commitmentOf,
   fund,
   gateway,
+  gatewaySighashes,
   key,
   mallory,
-  outpoint,
-  outputsFor,
   startSim,
   type CtxOutput,
   type Sim,
 } from './fixtures.ts';
+
+/** A ledger of `count` VTXOs served like the gateway's sync_state: by id, `limit` at most 500. */
+function syncPage(count: number, params: Record<string, unknown>) {
+  const ids = Array.from({ length: count }, (_, i) => `${i.toString(16).padStart(64, '0')}:0`);
+  const limit = Math.min(Number(params.limit ?? 200), 500);
+  const after = typeof params.cursor === 'string' ? ids.indexOf(params.cursor) + 1 : 0;
+  const page = ids.slice(after, after + limit);
+  return {
+    pubkey: alice.pub,
+    vtxos: page.map((vtxo_id) => ({
+      vtxo_id,
+      asset_id: 'gBTC',
+      amount: '1',
+      sats: '330',
+      status: 'assigned',
+    })),
+    next_cursor: after + limit < ids.length ? page[page.length - 1] : null,
+    balances: [{ asset_id: 'gBTC', available: String(count), pending: '0' }],
+    assets: { gBTC: { name: 'gBTC' } },
+    sessions: [],
+  };
+}
 
 /** The gateway's side, written with the wallet's transport but its own key and logic. */
 class FakeGateway {
   readonly key = WalletKey.from(gateway.priv);
   readonly pool: RelayPool;
   readonly responses: NostrEvent[] = [];
+  readonly syncRequests: Record<string, unknown>[] = [];
+  vtxoCount = 0;
   #stop: (() => void) | undefined;
 
   constructor(url: string) {
@@ -61,14 +86,21 @@ class FakeGateway {
       params: Record<string, unknown>;
     };
     if (body.action === 'silent') return;
+    if (body.action === 'sync_state') this.syncRequests.push(body.params);
     const reply =
-      body.action === 'cancel'
-        ? {
-            request_id: body.request_id,
-            status: 'error',
-            error: { code: 1002, message: 'too late to cancel' },
-          }
-        : { request_id: body.request_id, status: 'ok', result: { action: body.action, params: body.params } };
+      body.action === 'sync_state'
+        ? { request_id: body.request_id, status: 'ok', result: syncPage(this.vtxoCount, body.params) }
+        : body.action === 'cancel'
+          ? {
+              request_id: body.request_id,
+              status: 'error',
+              error: { code: 1002, message: 'too late to cancel' },
+            }
+          : {
+              request_id: body.request_id,
+              status: 'ok',
+              result: { action: body.action, params: body.params },
+            };
     await this.publish(KIND.SERVICE_RESPONSE, event.pubkey, reply, [
       ['e', event.id],
       ['d', `response:${event.id}`],
@@ -178,6 +210,23 @@ describe('wallet over the embedded relay', () => {
     );
   });
 
+  it('reads every page of sync_state, so it knows each VTXO it owns', async () => {
+    fake.vtxoCount = 1_234;
+    const state = await wallet.syncState();
+    expect(state.vtxos).toHaveLength(1_234);
+    expect(wallet.vtxos.list()).toHaveLength(1_234);
+    // The last VTXO, on the third page, is one the wallet will sign for.
+    expect(wallet.vtxos.get(`${(1_233).toString(16).padStart(64, '0')}:0`)).toMatchObject({ amount: 1n });
+    // The largest pages the gateway serves, each continuing where the last ended.
+    expect(fake.syncRequests).toEqual([
+      { limit: 500 },
+      { limit: 500, cursor: `${(499).toString(16).padStart(64, '0')}:0` },
+      { limit: 500, cursor: `${(999).toString(16).padStart(64, '0')}:0` },
+    ]);
+    expect(state.raw).toMatchObject({ next_cursor: null, balances: [{ available: '1234' }] });
+    expect(state.raw.vtxos).toHaveLength(1_234);
+  });
+
   describe('ceremony', () => {
     let sim: Sim;
     let v1: string;
@@ -201,11 +250,9 @@ describe('wallet over the embedded relay', () => {
       sessionId: string,
       psbtOutputs: CtxOutput[],
     ) {
-      const built = await sim.ark.buildTransfer(
-        [{ outpoint: outpoint(v1), ownerPubkey: alice.pub, amount: 2000n }],
-        outputsFor(psbtOutputs),
-      );
-      const json = arkChallengeJson(built, {
+      // The Ark tx commits to the honest allocation, whatever it really pays.
+      const built = await buildTx(sim, [input()], psbtOutputs, actionId, commitmentOf([actionId], outputs()));
+      const json = challengeJson(built, {
         sessionId,
         intentActionId: actionId,
         server: sim.server,
@@ -220,7 +267,7 @@ describe('wallet over the embedded relay', () => {
       return { built, event };
     }
 
-    it('answers an honest challenge with signatures over the sighash the gateway computes', async () => {
+    it('answers an honest challenge at once for the Ark tx and its checkpoint, over the gateway’s sighashes', async () => {
       const intent = wallet.transferIntent({
         recipient: bob.pub,
         assetId: 'gBTC',
@@ -236,19 +283,21 @@ describe('wallet over the embedded relay', () => {
       const body = JSON.parse(fake.key.decrypt(alice.pub, response.content)) as {
         session_id: string;
         step: number;
-        signatures: { input_index: number; sig: string }[];
+        signatures: { psbt_index: number; input_index: number; sig: string }[];
         payload_ref: string;
       };
       expect(body).toMatchObject({ session_id: 's-honest', step: 1 });
-      const [digest] = sighashesFor(parsePsbt(built.arkPsbt), alice.pub);
-      expect(body.signatures).toHaveLength(1);
-      expect(
-        schnorr.verify(
-          hex.decode(body.signatures[0]!.sig),
-          hex.decode(digest!.digest),
-          hex.decode(alice.pub),
-        ),
-      ).toBe(true);
+      // One answer: the Ark tx's input 0 and checkpoint 0's input 0, each naming its PSBT.
+      const owed = gatewaySighashes([built.arkPsbt, ...built.checkpointPsbts], [input()], alice.pub);
+      expect(body.signatures.map((s) => [s.psbt_index, s.input_index])).toEqual([
+        [0, 0],
+        [1, 0],
+      ]);
+      for (const [i, slot] of owed.entries()) {
+        expect(
+          schnorr.verify(hex.decode(body.signatures[i]!.sig), hex.decode(slot.digest), hex.decode(alice.pub)),
+        ).toBe(true);
+      }
     });
 
     it('refuses a challenge paying another recipient and sends nothing', async () => {
@@ -290,19 +339,22 @@ describe('wallet over the embedded relay', () => {
       const { built } = await challenge('pay-3', intent.event.id, 's-k1', outputs());
       await challenge('pay-3', intent.event.id, 's-k2', outputs());
       await waitFor(() => fake.responses.length === 2, 5_000, 'two responses');
-      const [digest] = sighashesFor(parsePsbt(built.arkPsbt), alice.pub);
+      const owed = gatewaySighashes([built.arkPsbt, ...built.checkpointPsbts], [input()], alice.pub);
       for (const response of fake.responses) {
         const body = JSON.parse(fake.key.decrypt(alice.pub, response.content)) as {
           signatures: { sig: string }[];
         };
-        // Neither verifies under Alice's key over the real digest: the gateway must reject both.
-        expect(
-          schnorr.verify(
-            hex.decode(body.signatures[0]!.sig),
-            hex.decode(digest!.digest),
-            hex.decode(alice.pub),
-          ),
-        ).toBe(false);
+        // None verifies under Alice's key over the real digests: the gateway must reject both.
+        expect(body.signatures).toHaveLength(owed.length);
+        owed.forEach((slot, i) =>
+          expect(
+            schnorr.verify(
+              hex.decode(body.signatures[i]!.sig),
+              hex.decode(slot.digest),
+              hex.decode(alice.pub),
+            ),
+          ).toBe(false),
+        );
       }
     });
   });

@@ -49,6 +49,8 @@ export interface ArkServerInfo {
   readonly vtxoMaxAmount: bigint;
   /** Batch (round) lifetime in seconds: VTXOs expire this long after their batch. */
   readonly batchExpirySeconds: bigint;
+  /** How many OP_RETURN outputs an offchain tx may carry (arkd's max_op_return_outputs, >= 1). */
+  readonly maxOpReturnOutputs: number;
   readonly version: string;
 }
 
@@ -73,6 +75,8 @@ export interface ArkVtxo {
   readonly spent: boolean;
   /** The Ark txid that spent it, when spent offchain. */
   readonly spentBy?: string;
+  /** The submitted, not yet finalized Ark tx that holds it (unspent until that tx is final). */
+  readonly pendingBy?: string;
   /** The Ark or commitment txid that created it. */
   readonly createdBy: string;
   /** Not yet settled in a batch (created by an offchain tx). */
@@ -102,6 +106,14 @@ export interface TransferOutput {
   readonly amount: bigint;
 }
 
+export interface BuildOptions {
+  /**
+   * Data of one zero-value OP_RETURN output, placed after the outputs and before the anchor (the
+   * gateway's allocation commitment). Refused when the server allows no OP_RETURN output.
+   */
+  readonly opReturn?: Uint8Array;
+}
+
 /** One signature a key owes: input `inputIndex` of the Ark tx, or of checkpoint `checkpoint`. */
 export interface SignatureSlot {
   readonly tx: 'ark' | 'checkpoint';
@@ -119,8 +131,10 @@ export interface BuiltTransfer {
   /** Base64 PSBTs; checkpoint i spends TransferInput i. */
   readonly checkpointPsbts: readonly string[];
   readonly inputs: readonly TransferInput[];
-  /** Outputs in order with their vouts (the anchor output is not listed). */
+  /** Outputs in order with their vouts (the anchor and OP_RETURN outputs are not listed). */
   readonly outputs: readonly (TransferOutput & { readonly vout: number; readonly pkScript: string })[];
+  /** The vout of the OP_RETURN output, when BuildOptions.opReturn asked for one. */
+  readonly opReturnVout?: number;
   /** Owners' signatures the Ark tx needs before submit (`tx: 'ark'`) and the checkpoints need
    * before finalize (`tx: 'checkpoint'`). The server's own signatures are not listed. */
   readonly signatures: readonly SignatureSlot[];
@@ -197,7 +211,11 @@ export interface ArkBackend extends BackendLifecycle {
   /** The default VTXO script of an owner under this server (pure given getInfo). */
   vtxoScript(ownerPubkey: string): Promise<VtxoScriptInfo>;
   /** Builds (does not submit) an Ark tx with its checkpoints. Inputs must sum to outputs. */
-  buildTransfer(inputs: readonly TransferInput[], outputs: readonly TransferOutput[]): Promise<BuiltTransfer>;
+  buildTransfer(
+    inputs: readonly TransferInput[],
+    outputs: readonly TransferOutput[],
+    options?: BuildOptions,
+  ): Promise<BuiltTransfer>;
   /** `SubmitTx`: rejected with `invalid_signature` when an owner's signature is missing or
    * wrong, `already_spent` when an input is spent or locked by another pending tx. */
   submitTx(signedArkPsbt: string, checkpointPsbts: readonly string[]): Promise<SubmittedTx>;

@@ -5,6 +5,7 @@
 import {
   CSVMultisigTapscript,
   DefaultVtxo,
+  ProviderUnavailableError,
   RestArkProvider,
   RestIndexerProvider,
   Transaction,
@@ -16,9 +17,10 @@ import {
 import { base64, hex } from '@scure/base';
 import { EventSource } from 'eventsource';
 import type { DaemonEndpoint } from '../../config.ts';
+import { opReturnScript } from '../../domain/allocation-commitment.ts';
 import { StartupError } from '../../errors.ts';
 import type { Logger } from '../../logging.ts';
-import { DaemonGuard, type ResilienceOptions } from '../resilience/guard.ts';
+import { DaemonGuard, type CallOptions, type ResilienceOptions } from '../resilience/guard.ts';
 import { BackendError, type BackendStatus, type DaemonCallObserver, type Unsubscribe } from '../types.ts';
 import type {
   ArkBackend,
@@ -26,6 +28,7 @@ import type {
   ArkServerInfo,
   ArkTxEvent,
   ArkVtxo,
+  BuildOptions,
   BuiltTransfer,
   ChainTip,
   CommitmentAnchor,
@@ -77,6 +80,27 @@ export function relativeDelay(value: bigint): RelativeDelay {
 
 const key = (o: Outpoint) => `${o.txid}:${o.vout}`;
 
+/** The server info as the SDK maps it, plus what its mapping drops. */
+type ServerInfo = ArkInfo & {
+  /** arkd's max_op_return_outputs; 0 when the server does not report it. */
+  readonly maxOpReturnOutputs: number;
+};
+
+/**
+ * max_op_return_outputs from a raw GetInfo reply (int64, so a JSON string; a number accepted
+ * too). Absent: an arkd older than OP_RETURN outputs in offchain txs, which allows none.
+ */
+export function maxOpReturnOutputsOf(reply: unknown): number {
+  const raw = (reply as { maxOpReturnOutputs?: unknown } | null)?.maxOpReturnOutputs;
+  if (raw === undefined || raw === null) return 0;
+  const text = typeof raw === 'number' ? String(raw) : raw;
+  if (typeof text !== 'string' || !/^\d{1,9}$/.test(text)) {
+    // classifyArk reads "Invalid … received" as a malformed reply (internal).
+    throw new Error(`Invalid maxOpReturnOutputs received: ${JSON.stringify(raw)}`);
+  }
+  return Number(text);
+}
+
 /** The wire VTXO of the transaction stream and the indexer, as the providers hand it over. */
 interface WireVtxo {
   outpoint: { txid: string; vout: number };
@@ -117,7 +141,10 @@ function fromCoin(c: VirtualCoin): ArkVtxo {
     createdAt: Math.floor(c.createdAt.getTime() / 1000),
     expiresAt: c.expiresAt ? Math.floor(c.expiresAt.getTime() / 1000) : 0,
     spent,
+    // The indexer names the Ark tx on a coin: the one that spent it, or, while the coin is still
+    // unspent, the submitted-but-not-finalized one that holds it.
     ...(spent && c.arkTxId ? { spentBy: c.arkTxId } : {}),
+    ...(!spent && c.arkTxId ? { pendingBy: c.arkTxId } : {}),
     createdBy: c.txid,
     preconfirmed: Boolean(c.isPreconfirmed),
     swept: Boolean(c.isSwept),
@@ -132,7 +159,7 @@ export class RealArk implements ArkBackend {
   readonly #logger: Logger;
   #ark: RestArkProvider;
   #indexer: RestIndexerProvider;
-  #info: ArkInfo | undefined;
+  #info: ServerInfo | undefined;
   readonly #streams = new Set<AbortController>();
   /** Esplora (ARKD_ESPLORA_URL), behind its own guard; undefined when not configured. */
   readonly #esplora: EsploraClient | undefined;
@@ -173,7 +200,7 @@ export class RealArk implements ArkBackend {
   }
 
   async probe(): Promise<void> {
-    this.#info = await this.#guard.call('GetInfo', () => this.#ark.getInfo(), { retry: false });
+    await this.#readInfo({ retry: false });
   }
 
   status(): BackendStatus {
@@ -198,14 +225,42 @@ export class RealArk implements ArkBackend {
     this.#watcher = undefined;
   }
 
-  async #serverInfo(): Promise<ArkInfo> {
-    this.#info ??= await this.#guard.call('GetInfo', () => this.#ark.getInfo());
-    return this.#info;
+  /**
+   * GetInfo, read twice in one guarded call: through the SDK (its mapping, and the digest its
+   * later requests send) and raw, for the max_op_return_outputs the SDK's mapping drops.
+   */
+  async #readInfo(options?: CallOptions): Promise<ServerInfo> {
+    const info = await this.#guard.call(
+      'GetInfo',
+      async (signal) => {
+        const [mapped, raw] = await Promise.all([this.#ark.getInfo(), this.#rawInfo(signal)]);
+        return { ...mapped, maxOpReturnOutputs: maxOpReturnOutputsOf(raw) };
+      },
+      options,
+    );
+    this.#info = info;
+    return info;
+  }
+
+  async #rawInfo(signal: AbortSignal): Promise<unknown> {
+    const response = await fetch(`${this.#endpoint.address ?? ''}/v1/info`, { signal }).catch(
+      (cause: unknown) => {
+        throw new ProviderUnavailableError('arkd request failed', { cause });
+      },
+    );
+    if (response.status === 429 || response.status >= 500) {
+      throw new ProviderUnavailableError(`arkd unavailable: ${response.status} ${response.statusText}`);
+    }
+    if (!response.ok) throw new Error(`GetInfo failed: ${response.status} ${await response.text()}`);
+    return response.json();
+  }
+
+  async #serverInfo(): Promise<ServerInfo> {
+    return this.#info ?? this.#readInfo();
   }
 
   async getInfo(): Promise<ArkServerInfo> {
-    const info = await this.#guard.call('GetInfo', () => this.#ark.getInfo());
-    this.#info = info;
+    const info = await this.#readInfo();
     const fees = info.fees.intentFee as {
       offchainInput?: string;
       offchainOutput?: string;
@@ -232,11 +287,12 @@ export class RealArk implements ArkBackend {
       vtxoMaxAmount: info.vtxoMaxAmount,
       // arkd does not publish the batch lifetime; each VTXO carries its own expiresAt.
       batchExpirySeconds: 0n,
+      maxOpReturnOutputs: info.maxOpReturnOutputs,
       version: info.version,
     };
   }
 
-  #script(info: ArkInfo, owner: string): DefaultVtxo.Script {
+  #script(info: ServerInfo, owner: string): DefaultVtxo.Script {
     if (!/^[0-9a-f]{64}$/.test(owner))
       throw new BackendError('arkd', 'rejected', `arkd: not an x-only public key: ${owner}`);
     const delay = relativeDelay(info.unilateralExitDelay);
@@ -261,6 +317,7 @@ export class RealArk implements ArkBackend {
   async buildTransfer(
     inputs: readonly TransferInput[],
     outputs: readonly TransferOutput[],
+    options: BuildOptions = {},
   ): Promise<BuiltTransfer> {
     const fail = (message: string, kind: 'rejected' | 'already_spent' | 'not_found' = 'rejected'): never => {
       throw new BackendError('arkd', kind, `arkd buildTransfer: ${message}`);
@@ -272,6 +329,7 @@ export class RealArk implements ArkBackend {
     if (totalIn !== totalOut) fail(`inputs carry ${totalIn} sats but outputs ${totalOut}`);
     for (const o of outputs)
       if (o.amount < info.dust) fail(`output of ${o.amount} sats is below dust (${info.dust})`);
+    const opReturn = options.opReturn && this.#opReturnOutput(info, options.opReturn, fail);
     // The server's indexer is the truth about the inputs: they must exist, be unspent, hold
     // the stated amount and be locked to the stated owner.
     const known = new Map(
@@ -295,9 +353,13 @@ export class RealArk implements ArkBackend {
     });
     const scripts = outputs.map((o) => this.#script(info, o.ownerPubkey).pkScript);
     const unroll = CSVMultisigTapscript.decode(hex.decode(info.checkpointTapscript));
+    // The OP_RETURN goes after the VTXO outputs; buildOffchainTx appends the anchor after it.
     const { arkTx, checkpoints } = buildOffchainTx(
       arkInputs,
-      outputs.map((o, i) => ({ script: scripts[i]!, amount: o.amount })),
+      [
+        ...outputs.map((o, i) => ({ script: scripts[i]!, amount: o.amount })),
+        ...(opReturn ? [opReturn] : []),
+      ],
       unroll,
     );
     const signatures: SignatureSlot[] = [
@@ -320,8 +382,23 @@ export class RealArk implements ArkBackend {
       checkpointPsbts: checkpoints.map((c) => base64.encode(c.toPSBT())),
       inputs: [...inputs],
       outputs: outputs.map((o, i) => ({ ...o, vout: i, pkScript: hex.encode(scripts[i]!) })),
+      ...(opReturn ? { opReturnVout: outputs.length } : {}),
       signatures,
     };
+  }
+
+  /** The zero-value OP_RETURN output carrying `data`, when this arkd accepts one. */
+  #opReturnOutput(info: ServerInfo, data: Uint8Array, fail: (message: string) => never) {
+    if (info.maxOpReturnOutputs < 1) {
+      fail(
+        `this arkd is too old for the gateway's allocation commitment: it allows no OP_RETURN output in an Ark tx (max_op_return_outputs is ${info.maxOpReturnOutputs} or absent in GetInfo); upgrade arkd`,
+      );
+    }
+    try {
+      return { script: opReturnScript(data), amount: 0n };
+    } catch (error) {
+      return fail(`OP_RETURN: ${(error as Error).message}`);
+    }
   }
 
   async submitTx(signedArkPsbt: string, checkpointPsbts: readonly string[]): Promise<SubmittedTx> {

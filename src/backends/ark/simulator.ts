@@ -3,7 +3,9 @@
 // server's co-signatures made with its key, double spends refused (an input is locked by the
 // first submitted tx until it is finalized), pending txs kept for recovery. VTXOs of inventory
 // batches hang from a commitment tx mined into the simulated chain. All of it persists in the
-// shared world, so a restart keeps every VTXO and every pending tx.
+// shared world, so a restart keeps every VTXO and every pending tx. Outputs are judged by
+// arkd's rules (../sim/ark-outputs.ts), OP_RETURN outputs included; only taproot outputs become
+// VTXOs.
 import {
   buildOffchainTx,
   CSVMultisigTapscript,
@@ -14,6 +16,16 @@ import {
   type ArkTxInput,
 } from '@arkade-os/sdk';
 import { hex } from '@scure/base';
+import { opReturnScript } from '../../domain/allocation-commitment.ts';
+import {
+  ANCHOR_OUTPUT,
+  isAnchor,
+  isOpReturn,
+  isP2tr,
+  outputsProblem,
+  type OutputLimits,
+  type TxOutput,
+} from '../sim/ark-outputs.ts';
 import { SimBackend } from '../sim/sim-backend.ts';
 import { isXOnlyKey } from '../sim/keys.ts';
 import type { Row, SimWorld } from '../sim/world.ts';
@@ -23,6 +35,7 @@ import type {
   ArkServerInfo,
   ArkTxEvent,
   ArkVtxo,
+  BuildOptions,
   BuiltTransfer,
   ChainTip,
   CommitmentAnchor,
@@ -44,8 +57,10 @@ const DUST = 330n;
 const EXIT_DELAY = { type: 'blocks', value: 144n } as const;
 const BATCH_EXPIRY_SECONDS = 7n * 24n * 3600n;
 const ADDRESS_PREFIX = 'tark';
-const ANCHOR_SCRIPT = '51024e73';
 const MAX_BATCH = 10_000;
+/** arkd's default max_op_return_outputs. */
+const MAX_OP_RETURN_OUTPUTS = 3;
+const LIMITS: OutputLimits = { dust: DUST, vtxoMaxAmount: -1n, maxOpReturnOutputs: MAX_OP_RETURN_OUTPUTS };
 
 const outpointKey = (o: Outpoint) => `${o.txid}:${o.vout}`;
 
@@ -74,8 +89,9 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
         intent: { offchainInput: '', offchainOutput: '', onchainInput: '', onchainOutput: '' },
       },
       vtxoMinAmount: DUST,
-      vtxoMaxAmount: -1n,
+      vtxoMaxAmount: LIMITS.vtxoMaxAmount,
       batchExpirySeconds: BATCH_EXPIRY_SECONDS,
+      maxOpReturnOutputs: MAX_OP_RETURN_OUTPUTS,
       version: 'arkrelay-sim/1',
     }));
   }
@@ -138,17 +154,18 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
       expiresAt: Number(row.expires_at),
       spent: row.spent_by !== null,
       ...(row.spent_by !== null ? { spentBy: String(row.spent_by) } : {}),
+      ...(row.spent_by === null && row.pending_by !== null ? { pendingBy: String(row.pending_by) } : {}),
       createdBy: String(row.created_by),
       preconfirmed: Number(row.preconfirmed) === 1,
       swept: Number(row.swept) === 1,
     };
   }
 
-  /** The SDK's builder over the world's view of the inputs; submit rebuilds with it to compare. */
-  #build(
-    inputs: readonly { row: Row; owner: string }[],
-    outputs: readonly { script: Uint8Array; amount: bigint }[],
-  ) {
+  /**
+   * The SDK's builder over the world's view of the inputs; submit rebuilds with it to compare.
+   * `outputs` are every output but the anchor, which the builder appends.
+   */
+  #build(inputs: readonly { row: Row; owner: string }[], outputs: readonly TxOutput[]) {
     const arkInputs: ArkTxInput[] = inputs.map(({ row, owner }) => {
       const script = this.#script(owner);
       if (hex.encode(script.pkScript) !== row.script) {
@@ -162,7 +179,17 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
         tapTree: script.encode(),
       };
     });
-    return buildOffchainTx(arkInputs, [...outputs], this.#checkpointScript);
+    // The SDK's builder takes at most 2 OP_RETURN outputs, arkd (and so this server) 3: they go
+    // in as placeholders and get their scripts once built (nothing is signed yet).
+    const built = buildOffchainTx(
+      arkInputs,
+      outputs.map((o) => (isOpReturn(o.script) ? { ...ANCHOR_OUTPUT, amount: o.amount } : o)),
+      this.#checkpointScript,
+    );
+    outputs.forEach((o, i) => {
+      if (isOpReturn(o.script)) built.arkTx.updateOutput(i, { script: o.script });
+    });
+    return built;
   }
 
   #spendable(outpoint: Outpoint, byTx?: string): Row {
@@ -182,6 +209,7 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
   buildTransfer(
     inputs: readonly TransferInput[],
     outputs: readonly TransferOutput[],
+    options: BuildOptions = {},
   ): Promise<BuiltTransfer> {
     return this.call('buildTransfer', () => {
       if (inputs.length === 0 || outputs.length === 0)
@@ -201,15 +229,16 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
       const totalOut = outputs.reduce((sum, o) => sum + o.amount, 0n);
       if (totalIn !== totalOut) this.fail('rejected', `inputs carry ${totalIn} sats but outputs ${totalOut}`);
       const scripts = outputs.map((o) => {
-        if (o.amount < DUST) this.fail('rejected', `output of ${o.amount} sats is below dust (${DUST})`);
         const script = this.#script(o.ownerPubkey);
         this.#remember(o.ownerPubkey, script);
         return script.pkScript;
       });
-      const { arkTx, checkpoints } = this.#build(
-        rows,
-        outputs.map((o, i) => ({ script: scripts[i]!, amount: o.amount })),
-      );
+      const txOutputs: TxOutput[] = outputs.map((o, i) => ({ script: scripts[i]!, amount: o.amount }));
+      if (options.opReturn) txOutputs.push({ script: this.#opReturn(options.opReturn), amount: 0n });
+      // What SubmitTx would refuse is refused here already.
+      const problem = outputsProblem([...txOutputs, ANCHOR_OUTPUT], LIMITS);
+      if (problem) this.fail('rejected', problem);
+      const { arkTx, checkpoints } = this.#build(rows, txOutputs);
       const signatures: SignatureSlot[] = [
         ...inputs.map((input, i) => ({
           tx: 'ark' as const,
@@ -234,9 +263,18 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
         checkpointPsbts,
         inputs: [...inputs],
         outputs: outputs.map((o, i) => ({ ...o, vout: i, pkScript: hex.encode(scripts[i]!) })),
+        ...(options.opReturn ? { opReturnVout: outputs.length } : {}),
         signatures,
       };
     });
+  }
+
+  #opReturn(data: Uint8Array): Uint8Array {
+    try {
+      return opReturnScript(data);
+    } catch (error) {
+      this.fail('rejected', `OP_RETURN: ${(error as Error).message}`);
+    }
   }
 
   /** The owner of a VTXO: known from its script, else read from the forfeit leaf the PSBT spends. */
@@ -290,14 +328,16 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
         const row = this.#spendable(outpoint);
         return { outpoint, row, owner: this.#ownerOf(row, cp) };
       });
-      const outputs: { script: Uint8Array; amount: bigint }[] = [];
+      const all: TxOutput[] = [];
       for (let i = 0; i < arkTx.outputsLength; i++) {
         const out = arkTx.getOutput(i);
         if (!out.script || out.amount === undefined) this.fail('rejected', `output ${i} is incomplete`);
-        if (hex.encode(out.script) === ANCHOR_SCRIPT) continue;
-        if (out.amount < DUST) this.fail('rejected', `output ${i} of ${out.amount} sats is below dust`);
-        outputs.push({ script: out.script, amount: out.amount });
+        all.push({ script: out.script, amount: out.amount });
       }
+      const problem = outputsProblem(all, LIMITS);
+      if (problem) this.fail('rejected', problem);
+      // The builder appends the anchor itself; a tx with it anywhere else differs from the rebuild.
+      const outputs = all.filter((o) => !isAnchor(o.script));
       const cached = this.#built.get(arkTxid);
       const rebuilt = cached
         ? { arkTx: parsePsbt(cached.arkPsbt), checkpoints: cached.checkpointPsbts.map(parsePsbt) }
@@ -399,8 +439,9 @@ export class ArkSimulator extends SimBackend implements ArkBackend {
         const created: ArkVtxo[] = [];
         for (let vout = 0; vout < arkTx.outputsLength; vout++) {
           const out = arkTx.getOutput(vout);
+          // As arkd: anchors and OP_RETURN outputs never become VTXOs.
+          if (!isP2tr(out.script!)) continue;
           const script = hex.encode(out.script!);
-          if (script === ANCHOR_SCRIPT) continue;
           const owner = this.world.get('SELECT owner FROM scripts WHERE script = ?', script)?.owner ?? null;
           this.world.run(
             `INSERT INTO vtxos (outpoint, txid, vout, owner, script, amount, created_at, expires_at, created_by, preconfirmed)

@@ -1,8 +1,10 @@
 // Signing sessions, read-only (a session is created, answered and completed only on Nostr,
-// signed by the wallet), and the operator's cleanup (`POST /sessions/cleanup`, admin key).
+// signed by the wallet), the operator's cleanup (`POST /sessions/cleanup`, admin key), and the
+// reconciliation of the ledger with the Ark server (`POST /admin/ledger/reconcile`, admin key).
 import { Type } from 'typebox';
+import { reconcileJson, type ReconcileReport } from '../../ceremony/reconcile.ts';
 import { challengeJson, sessionJson, type SessionReads } from '../../ceremony/session-reads.ts';
-import { ALL_STATES } from '../../ceremony/session-store.ts';
+import { ALL_STATES } from '../../ceremony/records.ts';
 import { parsePubkey, InvalidPubkeyError } from '../../ledger/ledger-reads.ts';
 import type { SessionState } from '../../store/schema.ts';
 import { ADMIN_SECURITY, type AdminAccess } from '../admin-auth.ts';
@@ -11,6 +13,7 @@ import type { HttpServer, RoutePlugin } from '../server.ts';
 
 export interface SessionRoutesDeps {
   readonly reads: SessionReads;
+  readonly reconcile: () => Promise<ReconcileReport>;
   /** How long the challenges of an ended session are kept (they hold whole PSBTs). */
   readonly challengeRetentionMs: number;
 }
@@ -23,10 +26,8 @@ const STATES = ALL_STATES;
 const State = Type.Union([
   Type.Literal('accepted'),
   Type.Literal('ark_tx_prepared'),
-  Type.Literal('awaiting_ark_signatures'),
+  Type.Literal('awaiting_signatures'),
   Type.Literal('submitted'),
-  Type.Literal('awaiting_checkpoint_signatures'),
-  Type.Literal('finalized'),
   Type.Literal('confirmed'),
   Type.Literal('failed'),
   Type.Literal('expired'),
@@ -205,5 +206,29 @@ export function sessionRoutes(deps: SessionRoutesDeps, admin: AdminAccess): Rout
       },
       async () => reads.cleanup(deps.challengeRetentionMs),
     );
+
+    app.post(
+      '/admin/ledger/reconcile',
+      {
+        onRequest: admin.guard,
+        onResponse: admin.audit,
+        schema: {
+          summary:
+            'Reconcile the ledger with the Ark server now (admin key): settle what it finalized, hold what it holds, release the rest',
+          tags: ['admin'],
+          security: ADMIN_SECURITY,
+          response: { 200: ReconcileBody },
+        },
+      },
+      async () => reconcileJson(await deps.reconcile()),
+    );
   };
 }
+
+const Ids = Type.Array(Type.String());
+const ReconcileBody = Type.Object({
+  checked_at: Time,
+  transactions: Type.Object({ checked: Type.Integer(), settled: Ids, held: Ids, voided: Ids }),
+  locks: Type.Object({ checked: Type.Integer(), released: Ids, held: Ids }),
+  problems: Type.Array(Type.Object({ vtxo_id: Type.String(), problem: Type.String() })),
+});

@@ -7,6 +7,7 @@ import * as processedEventJson from './0002_processed_event_json.ts';
 import * as vtxoSelectionIndex from './0003_vtxo_selection_index.ts';
 import * as vtxoOwnerListingIndex from './0004_vtxo_owner_listing_index.ts';
 import * as vtxoOwnerVersions from './0005_vtxo_owner_versions.ts';
+import * as oneStepSigning from './0006_one_step_signing.ts';
 
 export function migrationsFor(kind: DialectKind): Record<string, Migration> {
   return {
@@ -15,6 +16,7 @@ export function migrationsFor(kind: DialectKind): Record<string, Migration> {
     '0003_vtxo_selection_index': { up: (db) => vtxoSelectionIndex.up(db, kind) },
     '0004_vtxo_owner_listing_index': { up: (db) => vtxoOwnerListingIndex.up(db, kind) },
     '0005_vtxo_owner_versions': { up: (db) => vtxoOwnerVersions.up(db, kind) },
+    '0006_one_step_signing': { up: (db) => oneStepSigning.up(db, kind) },
   };
 }
 

@@ -1,5 +1,5 @@
 // `send`, `split`, `land`: each signs one intent (remembered in the journal), publishes it, lets
-// the wallet verify and answer the gateway's two challenges, and waits for the 31340 confirmation
+// the wallet verify and answer the gateway's challenge, and waits for the 31340 confirmation
 // — or exits non-zero with the 31341's protocol code.
 import { toHexPubkey, type Confirmation, type Fee, type SignedIntent } from '../../wallet/index.ts';
 import { parseAmountArg, parseAssetArg, parseVtxoIdArg } from '../args.ts';

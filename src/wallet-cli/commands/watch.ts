@@ -1,5 +1,6 @@
 // `watch`: stays connected and shows everything the gateway sends this wallet — each challenge
-// with the wallet's verdict, each answer it signed, confirmations, failures and notifications.
+// with the wallet's verdict and the allocation commitment it checked, each answer it signed,
+// confirmations, failures and notifications.
 // Challenges for intents this wallet signed (the CLI's journal, e.g. a swap leg handed to a
 // solver) are verified and answered; anything else is refused. Ends on Ctrl-C / SIGTERM.
 import type { Output } from '../output.ts';
@@ -12,9 +13,10 @@ export async function watch(options: GlobalOptions, out: Output, signal: AbortSi
   const session = await openSession(options, out, 'watch');
   const { wallet } = session;
   const at = () => new Date().toISOString().slice(11, 19);
-  wallet.on('challenge', ({ challenge, verdict, event }) =>
+  wallet.on('challenge', ({ challenge, verdict, event }) => {
+    const { vout, hash } = challenge.context.commitment;
     out.item(
-      `${at()} challenge ${challenge.step}/${challenge.step_total} ${challenge.type} for ${challenge.context.action_id}: ${verdict.ok ? 'verified' : `refused (${verdict.reason})`}`,
+      `${at()} challenge ${challenge.step}/${challenge.step_total} ${challenge.type} for ${challenge.context.action_id} (commitment ${short(hash)} at vout ${vout}): ${verdict.ok ? 'verified' : `refused (${verdict.reason})`}`,
       {
         event: 'challenge',
         id: event.id,
@@ -23,19 +25,22 @@ export async function watch(options: GlobalOptions, out: Output, signal: AbortSi
         step_total: challenge.step_total,
         type: challenge.type,
         action_id: challenge.context.action_id,
+        checkpoints: challenge.psbts.length - 1,
+        commitment: { vout, hash },
         verified: verdict.ok,
         ...(verdict.ok ? {} : { reason: verdict.reason }),
       },
-    ),
-  );
-  wallet.on('responded', ({ challenge, event }) =>
+    );
+  });
+  wallet.on('responded', ({ challenge, event, response }) =>
     out.item(
-      `${at()} signed step ${challenge.step}/${challenge.step_total} of session ${short(challenge.session_id)}`,
+      `${at()} signed session ${short(challenge.session_id)}: ${response.signatures.length} signature(s), the Ark tx and its checkpoints`,
       {
         event: 'responded',
         id: event.id,
         session_id: challenge.session_id,
         step: challenge.step,
+        signatures: response.signatures.length,
       },
     ),
   );
@@ -43,7 +48,7 @@ export async function watch(options: GlobalOptions, out: Output, signal: AbortSi
     const mine = confirmation.created.filter((c) => c.owner === wallet.pubkey);
     const spent = confirmation.spent.filter((c) => c.owner === wallet.pubkey);
     out.item(
-      `${at()} confirmed Ark tx ${short(confirmation.ark_txid)}: +${mine.map((c) => `${c.amount} ${c.asset_id}`).join(', ') || 'nothing'} / -${spent.map((c) => `${c.amount} ${c.asset_id}`).join(', ') || 'nothing'}`,
+      `${at()} confirmed Ark tx ${short(confirmation.ark_txid)}: +${mine.map((c) => `${c.amount} ${c.asset_id}`).join(', ') || 'nothing'} / -${spent.map((c) => `${c.amount} ${c.asset_id}`).join(', ') || 'nothing'}${confirmation.commitment ? ` (commitment ${short(confirmation.commitment.hash)})` : ''}`,
       { event: 'confirmation', id: event.id, ...confirmation },
     );
   });

@@ -33,12 +33,7 @@ export function parsePsbt(psbtBase64: string, what: string): { tx: Transaction; 
   }
 }
 
-/** payload_ref of one PSBT: sha256 of its bytes. */
-export function payloadRefOfPsbt(bytes: Uint8Array): string {
-  return hex.encode(sha256(bytes));
-}
-
-/** payload_ref of several PSBTs: sha256 of their base64 texts joined by "\n". */
+/** payload_ref of a challenge: sha256 of the UTF-8 text of its base64 PSBTs joined by "\n". */
 export function payloadRefOfPsbts(psbts: readonly string[]): string {
   return hex.encode(sha256(new TextEncoder().encode(psbts.join('\n'))));
 }
@@ -99,10 +94,15 @@ export function containsKey(script: Uint8Array, xOnly: Uint8Array): boolean {
  * The BIP-341 script-path sighash (SIGHASH_DEFAULT) of `inputIndex` spending the leaf
  * `leafScriptHex`, recomputed from the PSBT: the input must offer exactly that one leaf.
  */
-export function recomputeSighash(tx: Transaction, inputIndex: number, leafScriptHex: string): Uint8Array {
+export function recomputeSighash(
+  tx: Transaction,
+  inputIndex: number,
+  leafScriptHex: string,
+  what = `input ${inputIndex}`,
+): Uint8Array {
   const leaves = leavesOf(tx, inputIndex);
   if (leaves.length !== 1 || hex.encode(leaves[0]!.script) !== leafScriptHex) {
-    throw new Refusal(`input ${inputIndex} does not spend this wallet's forfeit leaf (owner + server)`);
+    throw new Refusal(`${what} does not spend this wallet's forfeit leaf (owner + server)`);
   }
   const prevScripts: Uint8Array[] = [];
   const amounts: bigint[] = [];
@@ -126,7 +126,8 @@ export function recomputeSighash(tx: Transaction, inputIndex: number, leafScript
 /**
  * The id of the checkpoint tx that spends `vtxoId` (owned by `script`, holding `sats`) under the
  * server's unroll script the Ark-tx input declares in its taproot tree. The Ark tx's input must
- * spend output 0 of exactly that tx, so step 1 already binds the signature to the VTXO.
+ * spend output 0 of exactly that tx, so its signature is bound to the VTXO, whatever checkpoint
+ * PSBT the challenge carries.
  */
 export function expectedCheckpointId(
   arkTx: Transaction,

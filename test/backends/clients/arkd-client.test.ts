@@ -3,10 +3,11 @@ import { schnorr } from '@noble/curves/secp256k1.js';
 import { base64, hex } from '@scure/base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ArkTxEvent } from '../../../src/backends/ark/ark-backend.ts';
-import { RealArk, relativeDelay } from '../../../src/backends/ark/client.ts';
+import { RealArk, maxOpReturnOutputsOf, relativeDelay } from '../../../src/backends/ark/client.ts';
 import { addSignatures, sighashesFor } from '../../../src/backends/ark/psbt.ts';
 import { BackendError } from '../../../src/backends/types.ts';
 import type { DaemonEndpoint } from '../../../src/config.ts';
+import { allocationCommitment, opReturnScript } from '../../../src/domain/allocation-commitment.ts';
 import { key, walletSign, type TestKey } from '../sim/support.ts';
 import { waitFor } from '../../support/wait.ts';
 import { ArkdFake } from '../fakes/arkd-fake.ts';
@@ -37,6 +38,7 @@ describe('real arkd client against the arkd REST fake (backed by the Ark simulat
   beforeEach(() => {
     fake.faults.heal();
     fake.faults.calls.clear();
+    fake.reportMaxOpReturnOutputs = true;
     clock = new ShiftedClock();
     client = make();
   });
@@ -119,6 +121,82 @@ describe('real arkd client against the arkd REST fake (backed by the Ark simulat
     stop();
   });
 
+  it('reads max_op_return_outputs from the wire and puts the commitment before the anchor', async () => {
+    expect((await client.getInfo()).maxOpReturnOutputs).toBe(3);
+    const [vtxo] = await fund(alice, [8_000n]);
+    const events: ArkTxEvent[] = [];
+    const stop = client.subscribeTransactions((e) => events.push(e));
+    await new Promise((r) => setTimeout(r, 200));
+    const outputs = [
+      { ownerPubkey: bob.pub, amount: 5_000n },
+      { ownerPubkey: alice.pub, amount: 3_000n },
+    ];
+    const { data } = allocationCommitment(
+      ['action-1'],
+      outputs.map((o, vout) => ({ vout, owner: o.ownerPubkey, assetId: 'b'.repeat(64), amount: o.amount })),
+    );
+    const built = await client.buildTransfer(
+      [{ outpoint: vtxo!.outpoint, ownerPubkey: alice.pub, amount: 8_000n }],
+      outputs,
+      { opReturn: data },
+    );
+    expect(built.opReturnVout).toBe(2);
+    expect(built.outputs.map((o) => o.vout)).toEqual([0, 1]);
+    const tx = Transaction.fromPSBT(base64.decode(built.arkPsbt));
+    expect(tx.outputsLength).toBe(4);
+    expect(tx.getOutput(2)).toMatchObject({ amount: 0n, script: opReturnScript(data) });
+    expect(hex.encode(tx.getOutput(3).script!)).toBe('51024e73');
+
+    // arkd accepts it; until it is final the indexer names the tx holding the input.
+    const submitted = await client.submitTx(walletSign(built.arkPsbt, alice, [0]), built.checkpointPsbts);
+    expect((await client.listVtxos({ outpoints: [vtxo!.outpoint] }))[0]).toMatchObject({
+      spent: false,
+      pendingBy: built.arkTxid,
+    });
+    await client.finalizeTx(
+      built.arkTxid,
+      submitted.signedCheckpointPsbts.map((c) => walletSign(c, alice, [0])),
+    );
+    const [spent] = await client.listVtxos({ outpoints: [vtxo!.outpoint] });
+    expect(spent).toMatchObject({ spent: true, spentBy: built.arkTxid });
+    expect(spent!.pendingBy).toBeUndefined();
+    // The OP_RETURN output is no VTXO: neither in the indexer nor on the stream.
+    const created = await client.listVtxos({
+      outpoints: [0, 1, 2, 3].map((vout) => ({ txid: built.arkTxid, vout })),
+    });
+    expect(created.map((v) => v.outpoint.vout).sort()).toEqual([0, 1]);
+    const event = await waitFor(() => events.find((e) => e.type === 'ark_tx' && e.txid === built.arkTxid));
+    expect(event.created.map((v) => v.outpoint.vout)).toEqual([0, 1]);
+    stop();
+  });
+
+  it('an arkd that does not report max_op_return_outputs is too old for the allocation commitment', async () => {
+    fake.reportMaxOpReturnOutputs = false;
+    expect((await client.getInfo()).maxOpReturnOutputs).toBe(0);
+    const [vtxo] = await fund(alice, [2_000n]);
+    const inputs = [{ outpoint: vtxo!.outpoint, ownerPubkey: alice.pub, amount: 2_000n }];
+    const outputs = [{ ownerPubkey: bob.pub, amount: 2_000n }];
+    const error = (await client
+      .buildTransfer(inputs, outputs, { opReturn: new Uint8Array(41).fill(1) })
+      .catch((e: unknown) => e)) as BackendError;
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error.kind).toBe('rejected');
+    expect(error.message).toMatch(
+      /too old for the gateway's allocation commitment.*max_op_return_outputs is 0 or absent/,
+    );
+    // Without a commitment it still builds.
+    expect((await client.buildTransfer(inputs, outputs)).opReturnVout).toBeUndefined();
+  });
+
+  it('reads max_op_return_outputs as arkd writes it (int64: a string), else refuses the reply', () => {
+    expect(maxOpReturnOutputsOf({ maxOpReturnOutputs: '3' })).toBe(3);
+    expect(maxOpReturnOutputsOf({ maxOpReturnOutputs: 1 })).toBe(1);
+    expect(maxOpReturnOutputsOf({})).toBe(0);
+    for (const bad of ['-1', 'three', 2.5, true]) {
+      expect(() => maxOpReturnOutputsOf({ maxOpReturnOutputs: bad })).toThrow(/^Invalid maxOpReturnOutputs/);
+    }
+  });
+
   it('a transfer signed by the wrong key is refused as invalid_signature (5001)', async () => {
     const [vtxo] = await fund(alice, [2_000n]);
     const built = await client.buildTransfer(
@@ -170,9 +248,11 @@ describe('real arkd client against the arkd REST fake (backed by the Ark simulat
   });
 
   it('retries a 503 on reads; does not retry a submit that failed mid-call', async () => {
-    fake.faults.failNext({ status: 503, message: 'starting' }, 2);
+    fake.faults.failNext({ status: 503, message: 'starting' }, 3);
     expect((await client.getInfo()).network).toBe('regtest');
-    expect(fake.faults.count('GET /v1/info')).toBe(3);
+    // Each GetInfo attempt reads /v1/info twice (the SDK's mapping and the raw reply): the first
+    // two attempts meet the 503s (the second one half of them), the third is answered.
+    expect(fake.faults.count('GET /v1/info')).toBe(6);
 
     fake.faults.failNext({ status: 503, message: 'overloaded' });
     const error = (await client.submitTx('cHNidP8=', []).catch((e: unknown) => e)) as BackendError;

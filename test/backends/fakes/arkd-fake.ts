@@ -1,7 +1,8 @@
 // A loopback arkd REST API (node:http) backed by the in-process Ark simulator: the real client
 // talks HTTP + JSON (camelCase, int64 as strings, errors as grpc-gateway bodies carrying
 // ark.v1.ErrorDetails) and SSE on /v1/txs, exactly as to arkd, while the simulator builds,
-// verifies and co-signs the PSBTs behind it.
+// verifies and co-signs the PSBTs behind it (and judges the outputs by arkd's rules, OP_RETURN
+// outputs included). The indexer names on an unspent VTXO the pending tx that holds it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Transaction, getNetwork } from '@arkade-os/sdk';
@@ -33,6 +34,8 @@ export class ArkdFake {
    */
   readonly intents: { proof: string; message: string }[] = [];
   readonly deletedIntents: { proof: string; message: string }[] = [];
+  /** False: /v1/info leaves out maxOpReturnOutputs, as an arkd older than OP_RETURN support. */
+  reportMaxOpReturnOutputs = true;
 
   get url(): string {
     return `http://127.0.0.1:${(this.#server?.address() as AddressInfo).port}`;
@@ -109,11 +112,7 @@ export class ArkdFake {
   }
 
   #wireVtxo(v: ArkVtxo) {
-    const row = this.world.get(
-      'SELECT pending_by, spent_by FROM vtxos WHERE outpoint = ?',
-      `${v.outpoint.txid}:${v.outpoint.vout}`,
-    );
-    const arkTxid = String(row?.spent_by ?? row?.pending_by ?? '');
+    const arkTxid = v.spentBy ?? v.pendingBy ?? '';
     return {
       outpoint: v.outpoint,
       amount: v.amount.toString(),
@@ -156,6 +155,8 @@ export class ArkdFake {
         deprecatedSigners: [],
         serviceStatus: {},
         digest: 'fake-digest',
+        // int64: a string on the wire, as grpc-gateway writes it.
+        ...(this.reportMaxOpReturnOutputs ? { maxOpReturnOutputs: String(info.maxOpReturnOutputs) } : {}),
       };
     }
     if (route === 'POST /v1/tx/submit') {

@@ -1,4 +1,4 @@
-import { Transaction } from '@arkade-os/sdk';
+import { CSVMultisigTapscript, DefaultVtxo, Transaction, buildOffchainTx } from '@arkade-os/sdk';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { base64, hex } from '@scure/base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,7 +10,13 @@ import type {
 } from '../../../src/backends/ark/ark-backend.ts';
 import { addSignatures, sighashesFor } from '../../../src/backends/ark/psbt.ts';
 import { ArkSimulator } from '../../../src/backends/ark/simulator.ts';
+import type { TxOutput } from '../../../src/backends/sim/ark-outputs.ts';
 import { BackendError } from '../../../src/backends/types.ts';
+import {
+  allocationCommitment,
+  committedHash,
+  opReturnScript,
+} from '../../../src/domain/allocation-commitment.ts';
 import { waitFor } from '../../support/wait.ts';
 import { key, testWorld, walletSign, type TestKey, type TestWorld } from './support.ts';
 
@@ -51,13 +57,18 @@ async function settle(inputs: TransferInput[], outputs: TransferOutput[]): Promi
   return built;
 }
 
-async function expectRejected(promise: Promise<unknown>, kind: BackendError['kind']): Promise<void> {
+async function expectRejected(
+  promise: Promise<unknown>,
+  kind: BackendError['kind'],
+  message?: RegExp,
+): Promise<void> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(BackendError);
   expect((error as BackendError).kind).toBe(kind);
+  if (message) expect((error as BackendError).message).toMatch(message);
 }
 
 /** Inventory of the gateway, then a lift-like transfer of `amount` sats from it to `to`. */
@@ -313,5 +324,206 @@ describe('Ark simulator', () => {
       ),
       'not_found',
     );
+  });
+});
+
+const ANCHOR = '51024e73';
+const opReturn = (text: string): Uint8Array => opReturnScript(new TextEncoder().encode(text));
+const p2tr = async (owner: TestKey): Promise<Uint8Array> =>
+  hex.decode((await ark.vtxoScript(owner.pub)).pkScript);
+
+/**
+ * An Ark tx over `input` built by a client of its own (the SDK's builder, which appends the
+ * anchor), its outputs edited afterwards by `edit`, signed by the input's owner.
+ */
+async function craft(input: TransferInput, outputs: TxOutput[], edit?: (tx: Transaction) => void) {
+  const info = await ark.getInfo();
+  const script = new DefaultVtxo.Script({
+    pubKey: hex.decode(input.ownerPubkey),
+    serverPubKey: hex.decode(info.signerPubkey),
+    csvTimelock: info.unilateralExitDelay,
+  });
+  const { arkTx, checkpoints } = buildOffchainTx(
+    [
+      {
+        ...input.outpoint,
+        value: Number(input.amount),
+        tapLeafScript: script.forfeit(),
+        tapTree: script.encode(),
+      },
+    ],
+    outputs,
+    CSVMultisigTapscript.decode(hex.decode(info.checkpointTapscript)),
+  );
+  edit?.(arkTx);
+  return {
+    arkPsbt: walletSign(base64.encode(arkTx.toPSBT()), keys.get(input.ownerPubkey)!, [0]),
+    checkpointPsbts: checkpoints.map((c) => base64.encode(c.toPSBT())),
+  };
+}
+
+describe('Ark simulator: OP_RETURN outputs (the allocation commitment)', () => {
+  it('reports the OP_RETURN limit of arkd', async () => {
+    expect((await ark.getInfo()).maxOpReturnOutputs).toBe(3);
+  });
+
+  it('carries the commitment as a zero-value output that never becomes a VTXO', async () => {
+    const events: ArkTxEvent[] = [];
+    const stop = ark.subscribeTransactions((e) => events.push(e));
+    const input = await fund(alice, 10_000n);
+    const outputs = [
+      { ownerPubkey: bob.pub, amount: 6_000n },
+      { ownerPubkey: alice.pub, amount: 4_000n },
+    ];
+    const commitment = allocationCommitment(
+      ['action-1'],
+      outputs.map((o, vout) => ({ vout, owner: o.ownerPubkey, assetId: 'a'.repeat(64), amount: o.amount })),
+    );
+    const built = await ark.buildTransfer([input], outputs, { opReturn: commitment.data });
+    expect(built.opReturnVout).toBe(2);
+    expect(built.outputs.map((o) => o.vout)).toEqual([0, 1]);
+    const tx = Transaction.fromPSBT(base64.decode(built.arkPsbt));
+    expect(tx.outputsLength).toBe(4);
+    expect(tx.getOutput(2)).toMatchObject({ amount: 0n, script: opReturnScript(commitment.data) });
+    expect(committedHash(tx.getOutput(2).script!)).toBe(commitment.hash);
+    expect(hex.encode(tx.getOutput(3).script!)).toBe(ANCHOR);
+
+    const submitted = await ark.submitTx(signArk(built), built.checkpointPsbts);
+    // Held by the pending tx: still unspent, named as pendingBy, not spendable.
+    expect((await ark.listVtxos({ outpoints: [input.outpoint] }))[0]).toMatchObject({
+      spent: false,
+      pendingBy: built.arkTxid,
+    });
+    expect(await ark.listVtxos({ outpoints: [input.outpoint], spendableOnly: true })).toEqual([]);
+    const final = Transaction.fromPSBT(base64.decode(submitted.finalArkPsbt));
+    expect(final.getOutput(2)).toMatchObject({ amount: 0n, script: opReturnScript(commitment.data) });
+
+    await ark.finalizeTx(submitted.arkTxid, signCheckpoints(built, submitted.signedCheckpointPsbts));
+    const [spent] = await ark.listVtxos({ outpoints: [input.outpoint] });
+    expect(spent).toMatchObject({ spent: true, spentBy: built.arkTxid });
+    expect(spent!.pendingBy).toBeUndefined();
+    const created = await ark.listVtxos({
+      outpoints: [0, 1, 2, 3].map((vout) => ({ txid: built.arkTxid, vout })),
+    });
+    expect(created.map((v) => [v.outpoint.vout, v.amount])).toEqual([
+      [0, 6_000n],
+      [1, 4_000n],
+    ]);
+    expect(await ark.listVtxos({ scripts: [hex.encode(opReturnScript(commitment.data))] })).toEqual([]);
+    await waitFor(() => events.find((e) => e.txid === built.arkTxid), 2_000, 'the ark_tx event');
+    const event = events.find((e) => e.txid === built.arkTxid)!;
+    expect(event.created.map((v) => v.outpoint.vout)).toEqual([0, 1]);
+    stop();
+  });
+
+  it('refuses OP_RETURN data it cannot carry as a plain zero-value output', async () => {
+    const input = await fund(alice, 5_000n);
+    const toBob = [{ ownerPubkey: bob.pub, amount: 5_000n }];
+    const ark3 = new TextEncoder().encode('ARK-not-ours');
+    await expectRejected(ark.buildTransfer([input], toBob, { opReturn: ark3 }), 'rejected', /extension/);
+    await expectRejected(
+      ark.buildTransfer([input], toBob, { opReturn: new Uint8Array(32).fill(7) }),
+      'rejected',
+      /sub-dust/,
+    );
+    await expectRejected(ark.buildTransfer([input], toBob, { opReturn: new Uint8Array(0) }), 'rejected');
+    await expectRejected(ark.buildTransfer([input], toBob, { opReturn: new Uint8Array(76) }), 'rejected');
+  });
+
+  it("SubmitTx judges a client's own Ark tx by arkd's output rules, and locks nothing when it refuses", async () => {
+    const input = await fund(alice, 5_000n);
+    const bobScript = await p2tr(bob);
+    const anchor = { script: hex.decode(ANCHOR), amount: 0n };
+    const refusals: [string, TxOutput[], ((tx: Transaction) => void) | undefined, RegExp][] = [
+      [
+        'a non-zero OP_RETURN',
+        [
+          { script: bobScript, amount: 4_000n },
+          { script: opReturn('paid'), amount: 1_000n },
+        ],
+        undefined,
+        /OP_RETURN output 1 has non-zero value \(1000\)/,
+      ],
+      [
+        'more OP_RETURN outputs than allowed',
+        [
+          { script: bobScript, amount: 5_000n },
+          { script: opReturn('one'), amount: 0n },
+          { script: opReturn('two'), amount: 0n },
+        ],
+        (tx) => {
+          tx.addOutput({ script: opReturn('three'), amount: 0n });
+          tx.addOutput({ script: opReturn('four'), amount: 0n });
+        },
+        /tx has 4 OP_RETURN outputs, max 3 are allowed/,
+      ],
+      [
+        'an arkd extension',
+        [
+          { script: bobScript, amount: 5_000n },
+          { script: opReturn('ARK packet'), amount: 0n },
+        ],
+        undefined,
+        /extension/,
+      ],
+      [
+        'a sub-dust VTXO',
+        [
+          { script: bobScript, amount: 4_900n },
+          { script: opReturnScript(new Uint8Array(32).fill(1)), amount: 100n },
+        ],
+        undefined,
+        /sub-dust/,
+      ],
+      [
+        'an output below dust',
+        [
+          { script: bobScript, amount: 4_900n },
+          { script: await p2tr(alice), amount: 100n },
+        ],
+        undefined,
+        /below dust/,
+      ],
+      [
+        'a non-taproot output',
+        [{ script: hex.decode(`0014${'11'.repeat(20)}`), amount: 5_000n }],
+        undefined,
+        /not a taproot output/,
+      ],
+      ['two anchors', [{ script: bobScript, amount: 5_000n }, anchor], undefined, /several anchor outputs/],
+      [
+        'no anchor',
+        [{ script: bobScript, amount: 5_000n }],
+        (tx) => tx.updateOutput(1, { script: opReturn('was the anchor') }),
+        /no anchor output/,
+      ],
+    ];
+    for (const [what, outputs, edit, message] of refusals) {
+      const tx = await craft(input, outputs, edit);
+      await expectRejected(ark.submitTx(tx.arkPsbt, tx.checkpointPsbts), 'rejected', message).catch(
+        (error: unknown) => {
+          throw new Error(`${what}: ${(error as Error).message}`);
+        },
+      );
+    }
+    // The limit itself is accepted: three OP_RETURN outputs (placed before the anchor, as the
+    // server builds it), and none of them becomes a VTXO.
+    const three = await craft(
+      input,
+      [{ script: bobScript, amount: 5_000n }, { script: opReturn('one'), amount: 0n }, anchor, anchor],
+      (tx) => {
+        tx.updateOutput(2, { script: opReturn('two') });
+        tx.updateOutput(3, { script: opReturn('three') });
+      },
+    );
+    const submitted = await ark.submitTx(three.arkPsbt, three.checkpointPsbts);
+    await ark.finalizeTx(
+      submitted.arkTxid,
+      submitted.signedCheckpointPsbts.map((c) => walletSign(c, alice, [0])),
+    );
+    const created = await ark.listVtxos({
+      outpoints: [0, 1, 2, 3, 4].map((vout) => ({ txid: submitted.arkTxid, vout })),
+    });
+    expect(created.map((v) => v.outpoint.vout)).toEqual([0]);
   });
 });
