@@ -5,7 +5,7 @@
 //
 // - Ark transactions the gateway built whose sessions ended before submission (`failed`): the
 //   server finalized one → it is settled as built (its commitment says how); the server holds one
-//   pending → its inputs stay locked (`ark:<txid>`), never spendable; the server does not know it
+//   pending → its inputs stay locked (`ark:<txid>`, see serverHold), never spendable; the server does not know it
 //   and one of its inputs was spent or expired in the ledger → it never can be valid (`void`).
 // - Locks whose holder is no open session (left by a crash, or held for the server): released only
 //   when the server no longer holds the VTXO.
@@ -43,12 +43,24 @@ export interface ReconcileReport {
     readonly released: readonly string[];
     readonly held: readonly string[];
   };
-  /** What the ledger cannot explain (a VTXO the server says a stranger's tx spent). */
-  readonly problems: readonly { readonly vtxo_id: string; readonly problem: string }[];
+  /**
+   * What the ledger cannot explain (a VTXO the server says a stranger's tx spent), or could not
+   * finish (an error on one transaction: the others are still looked at). `subject` is a VTXO id
+   * or an Ark txid.
+   */
+  readonly problems: readonly Problem[];
 }
 
-/** The lock holder of VTXOs the Ark server holds in a pending tx the gateway did not submit. */
-export const serverHold = (arkTxid: string) => `ark:${arkTxid}`;
+export interface Problem {
+  readonly subject: string;
+  readonly problem: string;
+}
+
+/**
+ * The lock holder of VTXOs the Ark server holds in a pending tx the gateway did not submit
+ * (at most 64 characters, the column's width: 240 bits of the txid are plenty to tell them apart).
+ */
+export const serverHold = (arkTxid: string) => `ark:${arkTxid}`.slice(0, 64);
 
 const DEFAULT_LIMIT = 50;
 
@@ -65,11 +77,15 @@ export class Reconciler {
     const settled: string[] = [];
     const heldTxs: string[] = [];
     const voided: string[] = [];
-    const problems: { vtxo_id: string; problem: string }[] = [];
+    const problems: Problem[] = [];
     const records = this.#deps.engine.records;
     const txs = await records.unsettledArkTxs(limit);
     for (const tx of txs) {
-      const outcome = await this.#transaction(tx);
+      const outcome = await this.#transaction(tx).catch((error: unknown) => {
+        this.#deps.logger.error({ err: error, arkTxid: tx.arkTxid }, 'reconciling an Ark tx failed');
+        problems.push({ subject: tx.arkTxid, problem: `not reconciled: ${(error as Error).message}` });
+        return 'unchanged' as const;
+      });
       if (outcome === 'settled') settled.push(tx.arkTxid);
       else if (outcome === 'held') heldTxs.push(tx.arkTxid);
       else if (outcome === 'void') voided.push(tx.arkTxid);
@@ -138,10 +154,7 @@ export class Reconciler {
   }
 
   /** Locks no open session holds: released unless the server holds the VTXO. */
-  async #locks(
-    limit: number,
-    problems: { vtxo_id: string; problem: string }[],
-  ): Promise<ReconcileReport['locks']> {
+  async #locks(limit: number, problems: Problem[]): Promise<ReconcileReport['locks']> {
     const { engine, vtxos, ark } = this.#deps;
     const orphans = await engine.records.orphanLocks(limit);
     const released: string[] = [];
@@ -165,7 +178,7 @@ export class Reconciler {
       } else if (server?.spent) {
         // Settled above when the spender is one of the gateway's transactions; else a stranger's.
         problems.push({
-          vtxo_id: vtxo.vtxoId,
+          subject: vtxo.vtxoId,
           problem: `the Ark server has it spent by ${server.spentBy ?? 'an unknown transaction'}, unknown to the ledger`,
         });
       } else if ((await vtxos.releaseVtxos([vtxo.vtxoId], vtxo.lockedBy)) === 1) {

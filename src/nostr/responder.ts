@@ -15,7 +15,7 @@ import type { AnyAction } from './handlers/index.ts';
 import type { GatewayKey } from './keys.ts';
 import type { Publisher } from './publisher.ts';
 
-/** The signing ceremony, as intake sees it (src/ceremony/intake.ts implements it). */
+/** The signing ceremony, as intake sees it (src/ceremony/admission.ts and responses.ts). */
 export interface CeremonyPort {
   /** Replies to publish for a 31510 (a 31341 when refused); accepted intents answer through their session. */
   onIntent(event: NostrEvent, key: GatewayKey): Promise<NostrEvent[]>;

@@ -230,5 +230,5 @@ const ReconcileBody = Type.Object({
   checked_at: Time,
   transactions: Type.Object({ checked: Type.Integer(), settled: Ids, held: Ids, voided: Ids }),
   locks: Type.Object({ checked: Type.Integer(), released: Ids, held: Ids }),
-  problems: Type.Array(Type.Object({ vtxo_id: Type.String(), problem: Type.String() })),
+  problems: Type.Array(Type.Object({ subject: Type.String(), problem: Type.String() })),
 });
