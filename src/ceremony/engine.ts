@@ -274,27 +274,25 @@ export class CeremonyEngine {
       commitment: { vout: commitment.vout, hash: commitment.hash, preimage: commitment.preimage },
     };
     await this.#transaction(async (trx) => {
-      const existing = await this.records.arkTx(built.arkTxid, trx);
-      // The same group built twice (two workers) makes the same tx: the second insert is a no-op.
-      if (!existing) {
-        await this.records.insertArkTx(trx, {
-          arkTxid: built.arkTxid,
-          ownerId: head.sessionId,
-          batchId: head.batchId,
-          kind: head.context.kind,
-          status: 'built',
-          psbt: built.arkPsbt,
-          checkpoints: built.checkpointPsbts,
-        });
-      } else if (existing.ownerId !== head.sessionId) {
-        throw new Error(`Ark tx ${built.arkTxid} already belongs to ${existing.ownerId}`);
-      }
+      // The transitions first: a second worker preparing the same group loses here (Lost), before
+      // it could trip over the first one's transaction row.
       for (const session of group) {
         await this.#move(trx, session, 'accepted', 'ark_tx_prepared', {
           arkTxid: built.arkTxid,
           context: { ...session.context, plan, tx },
         });
       }
+      const existing = await this.records.arkTx(built.arkTxid, trx);
+      if (existing) throw new Error(`Ark tx ${built.arkTxid} already belongs to ${existing.ownerId}`);
+      await this.records.insertArkTx(trx, {
+        arkTxid: built.arkTxid,
+        ownerId: head.sessionId,
+        batchId: head.batchId,
+        kind: head.context.kind,
+        status: 'built',
+        psbt: built.arkPsbt,
+        checkpoints: built.checkpointPsbts,
+      });
     });
     this.crash('ark_tx_prepared');
     return true;
@@ -316,6 +314,12 @@ export class CeremonyEngine {
           session.context.intent.event_id,
           payload,
         );
+        // The transition first: a second worker opening the same step loses here (Lost).
+        await this.#move(trx, session, 'ark_tx_prepared', 'awaiting_signatures', {
+          currentStep: SIGNING_STEP,
+          stepDeadlineAt: stepDeadline,
+          stepsCompleted: [],
+        });
         await this.records.insertChallenge(trx, {
           sessionId: session.sessionId,
           step: SIGNING_STEP,
@@ -325,11 +329,6 @@ export class CeremonyEngine {
           expiresAt: stepDeadline,
         });
         await this.#deps.publisher.send([event], trx);
-        await this.#move(trx, session, 'ark_tx_prepared', 'awaiting_signatures', {
-          currentStep: SIGNING_STEP,
-          stepDeadlineAt: stepDeadline,
-          stepsCompleted: [],
-        });
       }
     });
     this.crash('awaiting_signatures');

@@ -19,7 +19,9 @@ import type { AssetsBackend } from '../backends/tapd/assets-backend.ts';
 import { BackendError } from '../backends/types.ts';
 import type { ArkBackend } from '../backends/ark/ark-backend.ts';
 import type { InventorySigner, SettledGroup } from '../ceremony/engine.ts';
+import type { StoredCommitment } from '../ceremony/context.ts';
 import type { CeremonyRecords, Trx } from '../ceremony/records.ts';
+import { commitmentJson } from '../domain/allocation-commitment.ts';
 import { ERROR_CODES } from '../domain/error-codes.ts';
 import type { NostrEvent } from '../domain/nostr-protocol.ts';
 import { bookMovement } from '../ledger/movements.ts';
@@ -76,6 +78,8 @@ interface LandOf {
   readonly actionId: string;
   readonly intentEvent: NostrEvent;
   readonly fee: { readonly asset_id: string; readonly amount: string };
+  /** The land's Ark tx's allocation commitment, announced with its 31340. */
+  readonly commitment: StoredCommitment | null;
 }
 
 export class LandService {
@@ -163,6 +167,7 @@ export class LandService {
       actionId: session.actionId,
       intentEvent: context.intent.event,
       fee: context.intent.fee,
+      commitment: context.tx?.commitment ?? null,
     };
   }
 
@@ -363,6 +368,7 @@ export class LandService {
                 .filter((v) => v.created_by_txid === land.arkTxid && toBigInt(v.amount) > 0n)
                 .map(wire),
               fees: [{ asset_id: land.fee.asset_id, amount: land.fee.amount, payer: row.user_pubkey }],
+              ...(land.commitment ? { commitment: commitmentJson(land.commitment) } : {}),
               settled_at: Math.floor(now / 1000),
               lightning: {
                 payment_hash: row.payment_hash,

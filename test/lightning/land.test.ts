@@ -173,6 +173,16 @@ describe(`Lightning lands (${stackName})`, () => {
         e.content.includes(invoice.paymentHash),
       );
       expect(confirmations).toHaveLength(1);
+      // The land's Ark tx committed to its allocation: the land output is the gateway's.
+      const { commitment, created } = JSON.parse(confirmations[0]!.content) as {
+        commitment: { preimage: string };
+        created: { vtxo_id: string; owner: string; amount: string }[];
+      };
+      const committed = JSON.parse(commitment.preimage) as { outputs: { owner: string; amount: string }[] };
+      expect(committed.outputs).toContainEqual(
+        expect.objectContaining({ owner: g.inventory!.key.pubkey, amount: '2000' }),
+      );
+      expect(created.length).toBeGreaterThan(0);
       expect(await new VtxoStore(g.database).balances(w.pubkey)).toEqual([
         expect.objectContaining({ assetId: 'gBTC', available: 2_998n, pending: 0n }),
       ]);
