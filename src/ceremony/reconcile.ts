@@ -17,7 +17,7 @@ import type { ArkBackend, ArkVtxo } from '../backends/ark/ark-backend.ts';
 import type { VtxoStore } from '../ledger/vtxo-store.ts';
 import type { Logger } from '../logging.ts';
 import { HELD_BY_SERVER_MS, type CeremonyEngine } from './engine.ts';
-import { ENDED_STATES, PRE_SUBMISSION_STATES, withTx, type ArkTxRecord } from './records.ts';
+import { ENDED_STATES, hasTx, mapGroup, PRE_SUBMISSION_STATES, withTx, type ArkTxRecord } from './records.ts';
 
 export interface ReconcileDeps {
   readonly engine: CeremonyEngine;
@@ -132,9 +132,11 @@ export class Reconciler {
     }
     const lookup = await ark.getPendingTx(tx.arkTxid, inputs);
     if (lookup.state === 'finalized') {
-      const settling = group.map(withTx).filter((s) => s !== undefined);
-      if (settling.length !== group.length) return 'unchanged';
-      const done = await engine.settleGroup(settling, [...ENDED_STATES, ...PRE_SUBMISSION_STATES]);
+      if (!group.every(hasTx)) return 'unchanged';
+      const done = await engine.settleGroup(mapGroup(group, withTx), [
+        ...ENDED_STATES,
+        ...PRE_SUBMISSION_STATES,
+      ]);
       return done ? 'settled' : 'unchanged';
     }
     if (lookup.state === 'pending') {

@@ -69,14 +69,26 @@ export type Session =
     });
 
 export type PreparedSession = Extract<Session, { tx: PreparedTx }>;
+/** The sessions settled together (a batch's, or one): never empty, the head first. */
+export type Group<S extends Session = Session> = readonly [S, ...S[]];
+
+export function mapGroup<S extends Session, T extends Session>(
+  group: Group<S>,
+  f: (session: S) => T,
+): Group<T> {
+  return [f(group[0]), ...group.slice(1).map(f)];
+}
 /** A session with its plan and built transaction, whatever its state (settlement needs both). */
 export type SessionWithTx = Session & { readonly plan: Plan; readonly tx: PreparedTx };
 
-/** The session with its built transaction, or undefined when it has none. */
-export function withTx(session: Session): SessionWithTx | undefined {
+/** The session with its built transaction; throws for one that has none (check hasTx first). */
+export function withTx(session: Session): SessionWithTx {
   const { plan, tx } = session.context;
-  return plan && tx ? { ...session, plan, tx } : undefined;
+  if (!plan || !tx) throw new Error(`session ${session.sessionId} has no built transaction`);
+  return { ...session, plan, tx };
 }
+
+export const hasTx = (session: Session): boolean => Boolean(session.context.plan && session.context.tx);
 
 export function isEnded(session: Session): session is Extract<Session, { state: EndedState }> {
   return (ENDED_STATES as readonly string[]).includes(session.state);
@@ -225,12 +237,14 @@ export class CeremonyRecords {
   }
 
   /** The sessions settled together: a batch's, or the one session. Ordered by session id. */
-  async group(session: Pick<Session, 'sessionId' | 'batchId'>, trx?: Trx): Promise<Session[]> {
+  async group(session: Pick<Session, 'sessionId' | 'batchId'>, trx?: Trx): Promise<Group> {
     const query = (trx ?? this.#database.db).selectFrom('signing_sessions').selectAll().orderBy('session_id');
     const rows = session.batchId
       ? await query.where('batch_id', '=', session.batchId).execute()
       : await query.where('session_id', '=', session.sessionId).execute();
-    return rows.map(toSession);
+    const [head, ...rest] = rows.map(toSession);
+    if (!head) throw new Error(`session ${session.sessionId} is gone`);
+    return [head, ...rest];
   }
 
   async sessionOfAction(author: string, actionId: string): Promise<Session | undefined> {
