@@ -1,4 +1,4 @@
-// Ceremony throughput and latency against the crypto floor (issue 10, item 1):
+// Ceremony throughput and latency against the crypto floor:
 //   npx node bench/ceremony.ts            (BENCH_SECONDS=<s> scales the timed windows, default 20)
 // The gateway runs here, on the embedded default (SQLite in a temp DATA_DIR, in-process queue,
 // embedded relay, simulated arkd); the wallets (the reference wallet, src/wallet/) run in ONE

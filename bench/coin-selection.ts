@@ -8,7 +8,7 @@
 // bench/results/coin-selection.json. (b) must give exactly (a)'s answer: the bench stops if it
 // does not. Two owners of 100 000 VTXOs each: amounts spread like payments, and all-even
 // amounts paid an odd target (no change-0 set: the search runs to its budget, the hard case).
-// Target (issue 10): ≤ 20 ms at 100 000 VTXOs, judged on selectInputs (what the planner
+// Target: ≤ 20 ms at 100 000 VTXOs, judged on selectInputs (what the planner
 // calls), every case.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,6 +1,6 @@
-// Growth with load (issue 10, item 3):  npx node bench/growth.ts
+// Growth with load:  npx node bench/growth.ts
 // (a) Intake latency and RSS with 0, 1 000, 10 000 and 100 000 open sessions: open session rows
-//     (state awaiting_ark_signatures, deadlines an hour away, the context_json of a real settled
+//     (state awaiting_signatures, deadlines an hour away, the context_json of a real settled
 //     transfer) are inserted directly, then a wallet in a child process runs sequential
 //     transfers and we take intent-publish → 31340 latency and the gateway's RSS. The sweep
 //     (every CEREMONY_SWEEP_INTERVAL_MS) keeps resuming the open sessions, as it would in production.

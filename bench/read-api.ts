@@ -1,4 +1,4 @@
-// Read API under load (issue 10, item 2):  npx node bench/read-api.ts
+// Read API under load:  npx node bench/read-api.ts
 // GET /vtxos/user/{pk}, /sessions/{id}, /health and /metrics (the exporter on METRICS_PORT) with
 // autocannon running in a child process (not on the gateway's event loop), against the gateway
 // on SQLite (embedded default) and, when DATABASE_URL is set, on a fresh MariaDB database.

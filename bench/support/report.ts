@@ -66,7 +66,7 @@ export function verdict(pass: boolean): 'PASS' | 'MISS' {
 
 export function printTargets(targets: readonly Target[]): void {
   table(
-    'Targets (issue 10)',
+    'Targets',
     ['figure', 'target', 'measured', 'verdict'],
     targets.map((t) => [t.name, t.target, t.measured, verdict(t.pass)]),
   );

@@ -358,13 +358,13 @@ export class IntentAdmission {
       );
       const info = await engine.serverInfo();
       const [head] = group;
-      const load = await this.#records.authorLoad(undefined, head.owner, engine.now - HOUR_MS, ABANDON_CODES);
+      const inventoryLocked = await this.#records.inventoryLockedBy(head.owner);
       const plan = await this.#planner.plan(legs, {
         gatewayPubkey: gatewayVtxoPubkey,
         dust: info.dust,
         lockTtlMs: settings.sessionTimeoutMs + 60_000,
         inventoryAssetId: settings.inventoryAssetId,
-        inventoryBudget: Math.max(0, settings.limits.maxInventory - load.inventoryLocked),
+        inventoryBudget: Math.max(0, settings.limits.maxInventory - inventoryLocked),
         retryAfterS: Math.ceil(settings.stepTimeoutMs / 1000),
       });
       // Conditional on the version read: a second planner (after a crash) loses here, and what

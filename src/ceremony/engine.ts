@@ -491,7 +491,7 @@ export class CeremonyEngine {
         });
         if (!moved) continue;
         ended.push(session);
-        // BREAK await this.#deps.vtxos.releaseWithin(trx, session.sessionId);
+        await this.#deps.vtxos.releaseWithin(trx, session.sessionId);
         await this.records.markIntents(trx, [session.sessionId], ENDED_INTENT[state], error);
         const notices: NostrEvent[] = [
           this.#deps.publisher.failureNotice(

@@ -187,14 +187,13 @@ export interface ArkTxRecord extends NewArkTx {
   readonly updatedAt: number;
 }
 
-/** What an author has under way, for the abuse limits. */
+/** What an author has under way and has abandoned lately, for the abuse limits. */
 export interface AuthorLoad {
   readonly openSessions: number;
   /** Sessions that ended with one of the abandon codes since the time asked. */
   readonly abandoned: number;
   /** When the oldest of those ended (unix ms), or null. */
   readonly oldestAbandonedAt: number | null;
-  readonly inventoryLocked: number;
 }
 
 const clip = (message: string) => message.slice(0, 1000);
@@ -680,27 +679,26 @@ export class CeremonyRecords {
   // --- abuse limits --------------------------------------------------------------------------
 
   /**
-   * An author's open sessions, sessions abandoned (ended with one of `abandonCodes`) since
-   * `since`, and the inventory VTXOs its open sessions hold. Inside an admission's transaction
-   * the open sessions are read with a locking read (MariaDB: the index range is locked, so a
-   * concurrent admission of the same author waits or deadlocks and retries; SQLite: the write
-   * transaction is serial anyway), which makes the open-sessions limit exact.
+   * An author's open sessions and the sessions it abandoned (ended with one of `abandonCodes`)
+   * since `since`. Inside an admission's transaction the open sessions are read with a locking
+   * read (MariaDB: the index range is locked, so a concurrent admission of the same author waits,
+   * or deadlocks and retries; SQLite: the write transaction is serial anyway), which makes the
+   * open-sessions limit exact.
    */
   async authorLoad(
-    trx: Trx | undefined,
+    trx: Trx,
     author: string,
     since: number,
     abandonCodes: readonly number[],
   ): Promise<AuthorLoad> {
-    const db = trx ?? this.#database.db;
-    let open = db
+    let open = trx
       .selectFrom('signing_sessions')
       .select('session_id')
       .where('owner_pubkey', '=', author)
       .where('state', 'in', OPEN_STATES);
-    if (trx && this.#database.kind === 'mariadb') open = open.forUpdate();
-    const openIds = (await open.execute()).map((r) => r.session_id);
-    const abandoned = await db
+    if (this.#database.kind === 'mariadb') open = open.forUpdate();
+    const openSessions = (await open.execute()).length;
+    const abandoned = await trx
       .selectFrom('signing_sessions')
       .select([
         (eb) => eb.fn.countAll<number | string | bigint>().as('n'),
@@ -711,24 +709,26 @@ export class CeremonyRecords {
       .where('state', 'in', ENDED_STATES)
       .where('error_code', 'in', abandonCodes)
       .executeTakeFirst();
-    // Inventory locks carry no asset units (amount 0) and are named by the locking session.
-    const inventory =
-      openIds.length === 0
-        ? undefined
-        : await db
-            .selectFrom('vtxos')
-            .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
-            .where('locked_by_session', 'in', openIds)
-            .where('status', '=', 'pending_spend')
-            .where('amount', '=', 0)
-            .executeTakeFirst();
     return {
-      openSessions: openIds.length,
+      openSessions,
       abandoned: Number(abandoned?.n ?? 0),
       oldestAbandonedAt:
         abandoned?.oldest === null || abandoned?.oldest === undefined ? null : Number(abandoned.oldest),
-      inventoryLocked: Number(inventory?.n ?? 0),
     };
+  }
+
+  /** The gateway inventory VTXOs (0 units) the author's open sessions hold locked. */
+  async inventoryLockedBy(author: string): Promise<number> {
+    const row = await this.#database.db
+      .selectFrom('vtxos')
+      .innerJoin('signing_sessions', 'signing_sessions.session_id', 'vtxos.locked_by_session')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('signing_sessions.owner_pubkey', '=', author)
+      .where('signing_sessions.state', 'in', OPEN_STATES)
+      .where('vtxos.status', '=', 'pending_spend')
+      .where('vtxos.amount', '=', 0)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 }
 
