@@ -3,7 +3,9 @@
 // from a second relay costs nothing), the per-author rate limit (1008), then the persisted
 // claim in processed_events — whoever inserts it handles the event; a duplicate of an answered
 // event gets the stored replies re-sent. Addressing, expiry and size are answered at once with
-// their code; everything else goes to a worker through the job queue.
+// their code; everything else goes to a worker through the job queue. An event that cannot be
+// claimed because the database is away is kept and tried again until it answers (bounded), so an
+// answer a wallet sent during an outage is not lost.
 import { ProtocolError } from '../domain/error-codes.ts';
 import {
   INTAKE_KINDS,
@@ -41,6 +43,10 @@ export interface IntakeOptions {
 
 const SEEN_LIMIT = 50_000;
 const SEEN_TTL_MS = 15 * 60_000;
+/** Events kept while the database is away; beyond it the oldest are dropped (and said so). */
+const WAITING_LIMIT = 10_000;
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 15_000;
 
 export class Intake {
   readonly counters: IntakeCounters = {
@@ -57,6 +63,10 @@ export class Intake {
   readonly #options: IntakeOptions;
   readonly #seen = new Map<string, number>();
   readonly #rate = new Map<string, { since: number; count: number; told: boolean }>();
+  /** Events whose claim failed (the database was away), by id, oldest first. */
+  readonly #waiting = new Map<string, NostrEvent>();
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryMs = RETRY_MIN_MS;
 
   constructor(options: IntakeOptions) {
     this.#options = options;
@@ -102,7 +112,22 @@ export class Intake {
       return event.created_at;
     }
 
-    const claim = await core.claims.claim(event, this.#options.instanceId, now);
+    return this.#dispatch(event, now);
+  }
+
+  /** The claim and what follows it; an event the database could not claim waits to be tried again. */
+  async #dispatch(event: NostrEvent, now: number): Promise<number | undefined> {
+    const { core } = this.#options;
+    let claim: Awaited<ReturnType<typeof core.claims.claim>>;
+    try {
+      claim = await core.claims.claim(event, this.#options.instanceId, now);
+    } catch (error) {
+      // Not claimed, so nobody handles it: keep it and try again (not "seen": a relay may resend it).
+      this.#seen.delete(event.id);
+      this.#wait(event, error);
+      return undefined;
+    }
+    this.#waiting.delete(event.id);
     if (claim.outcome === 'done') {
       this.counters.replies_resent += 1;
       if (claim.replies.length > 0) this.#options.resend(claim.replies);
@@ -123,6 +148,54 @@ export class Intake {
     }
     await this.enqueue(event, claim.attempt);
     return event.created_at;
+  }
+
+  /** How many events wait for the database to claim them. */
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
+  /** Stops retrying (the process stops; a restart catches up from the relays' cursors). */
+  stop(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+  }
+
+  #wait(event: NostrEvent, error: unknown): void {
+    if (this.#waiting.size === 0) {
+      this.#options.logger.warn(
+        { err: error },
+        'cannot claim events (database unavailable?); holding them to retry',
+      );
+    }
+    this.#waiting.delete(event.id);
+    this.#waiting.set(event.id, event);
+    if (this.#waiting.size > WAITING_LIMIT) {
+      const [oldest] = this.#waiting.keys();
+      this.#waiting.delete(oldest!);
+      this.#options.logger.error(
+        { event: oldest },
+        'dropped an event held for the database (too many waiting)',
+      );
+    }
+    this.#retryTimer ??= setTimeout(() => void this.#retry(), this.#retryMs);
+    this.#retryTimer.unref?.();
+  }
+
+  /** Tries the waiting events again, oldest first; backs off while the database stays away. */
+  async #retry(): Promise<void> {
+    this.#retryTimer = undefined;
+    const batch = [...this.#waiting.values()];
+    this.#waiting.clear();
+    for (const event of batch) await this.#dispatch(event, Date.now()).catch(() => undefined);
+    if (this.#waiting.size === 0) {
+      this.#retryMs = RETRY_MIN_MS;
+      this.#options.logger.info({ events: batch.length }, 'events held for the database are claimed');
+      return;
+    }
+    this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
+    this.#retryTimer ??= setTimeout(() => void this.#retry(), this.#retryMs);
+    this.#retryTimer.unref?.();
   }
 
   async enqueue(event: NostrEvent, attempt: number): Promise<void> {

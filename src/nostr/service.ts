@@ -160,6 +160,7 @@ export class NostrService {
   async stop(reason = 'Nostr intake stopped (POST /nostr/start starts it)'): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    this.intake.stop();
     const supervisor = this.#supervisor;
     this.#options.core.publisher.notifier = undefined;
     this.#options.readiness.close(INTAKE_GATE, reason);
@@ -247,7 +248,8 @@ export class NostrService {
           counters: emptyRelayCounters(),
           cursor: null,
         })),
-      intake: { ...this.intake.counters } as IntakeCounters & Record<string, number>,
+      intake: { ...this.intake.counters, waiting_for_database: this.intake.waiting } as IntakeCounters &
+        Record<string, number>,
       outbox_pending: await this.#options.core.outbox.pendingCount(),
     };
   }
