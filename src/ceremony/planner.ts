@@ -11,7 +11,7 @@
 // Locks are taken per session with conditional updates (VtxoStore); whatever fails midway is
 // released, so a refused plan leaves the ledger as it was.
 import type { AssetAmount } from '../domain/intents.ts';
-import { ProtocolError } from '../domain/error-codes.ts';
+import { ERROR_CODES, ProtocolError } from '../domain/error-codes.ts';
 import type { VtxoRecord, VtxoStore } from '../ledger/vtxo-store.ts';
 
 /** `land`: a Lightning land's units, held by the gateway until the payment settles them. */
@@ -88,6 +88,8 @@ export interface PlanOptions {
 }
 
 const MAX_INVENTORY_INPUTS = 16;
+/** Coin selections tried when another session locks the chosen coins first. */
+const SELECTION_ATTEMPTS = 8;
 
 function add(map: Map<string, bigint>, key: string, amount: bigint): void {
   map.set(key, (map.get(key) ?? 0n) + amount);
@@ -173,14 +175,24 @@ export class Planner {
       for (const [assetId, amount] of pays) {
         const needed = amount - (unitsIn.get(assetId) ?? 0n);
         if (needed <= 0n) continue;
-        const selection = await this.#vtxos.selectInputs(leg.author, assetId, needed, {
-          dustLimit: options.minChange?.(assetId) ?? 0n,
-          maxInputs: 64,
-        });
-        await lock(
-          assetId,
-          selection.inputs.map((c) => c.id),
-        );
+        // Two sessions of one author may pick the same coins at once; the one whose lock loses
+        // selects again among what is left rather than failing with 2002.
+        for (let attempt = 1; ; attempt++) {
+          const selection = await this.#vtxos.selectInputs(leg.author, assetId, needed, {
+            dustLimit: options.minChange?.(assetId) ?? 0n,
+            maxInputs: 64,
+          });
+          try {
+            await lock(
+              assetId,
+              selection.inputs.map((c) => c.id),
+            );
+            break;
+          } catch (error) {
+            const lost = error instanceof ProtocolError && error.code === ERROR_CODES.VTXO_SPENT.code;
+            if (!lost || attempt >= SELECTION_ATTEMPTS) throw error;
+          }
+        }
       }
       for (const output of leg.outputs) {
         if (output.amount <= 0n)

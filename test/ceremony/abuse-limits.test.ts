@@ -2,63 +2,21 @@
 // when one author's intents arrive at once; a cap on sessions abandoned (3002/3003) in the last
 // hour; a cap on the gateway inventory VTXOs one author's sessions lock. Past a limit the answer
 // is 1008 with details.retry_after, nothing is locked, and other authors are not affected.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Gateway } from '../../src/app.ts';
-import { VtxoStore } from '../../src/ledger/vtxo-store.ts';
-import { ArkRelayWallet, WalletKey, type FailureNotice } from '../../src/wallet/index.ts';
-import { createStack, startTestGateway, type SharedStack } from '../nostr/support.ts';
-import { expectLedgerConsistent } from '../support/ledger.ts';
+import { describe, expect, it } from 'vitest';
+import { WalletKey, type ArkRelayWallet, type FailureNotice } from '../../src/wallet/index.ts';
 import { waitFor } from '../support/wait.ts';
-import { fund, readyToTransfer } from './support.ts';
+import { ceremonyRig, type CeremonyRig, type WalletOptions } from './rig.ts';
 
-function suite(name: string, env: Record<string, string>, body: (ctx: Context) => void) {
-  const ctx = {} as Context;
-  describe(name, () => {
-    let stack: SharedStack;
-    beforeAll(async () => {
-      stack = await createStack();
-      ctx.gateway = await startTestGateway({
-        stack,
-        env: { SESSION_STEP_TIMEOUT_S: '5', CEREMONY_SWEEP_INTERVAL_MS: '500', ...env },
-        roles: ['api', 'worker', 'scheduler'],
-      });
-      await readyToTransfer(ctx.gateway, 40);
-      ctx.store = new VtxoStore(ctx.gateway.database);
-      ctx.wallets = [];
-    }, 90_000);
-    afterEach(async () => {
-      await expectLedgerConsistent(ctx.gateway.database);
-    });
-    afterAll(async () => {
-      for (const w of ctx.wallets ?? []) w.close();
-      await ctx.gateway?.stop();
-      await stack?.drop();
-    });
-    body(ctx);
-  });
+function suite(name: string, env: Record<string, string>, body: (rig: CeremonyRig) => void) {
+  describe(name, () => body(ceremonyRig({ env, inventory: 40 })));
 }
 
-interface Context {
-  gateway: Gateway;
-  store: VtxoStore;
-  wallets: ArkRelayWallet[];
-}
-
-async function funded(
-  ctx: Context,
-  vtxos: number,
-  options: Partial<Parameters<typeof ArkRelayWallet.connect>[0]> = {},
-) {
-  const w = await ArkRelayWallet.connect({
-    gatewayPubkey: ctx.gateway.nostr!.core.keys.active.pubkey,
-    relays: [ctx.gateway.nostr!.embeddedRelayUrl!],
-    ...options,
-  });
-  ctx.wallets.push(w);
-  for (let i = 0; i < vtxos; i++) await fund(ctx.gateway, w.pubkey, 1_000n);
-  await w.syncState();
-  return w;
-}
+/** A wallet holding `vtxos` VTXOs of 1 000 gBTC. */
+const funded = (rig: CeremonyRig, vtxos: number, options: WalletOptions = {}) =>
+  rig.funded(
+    Array.from({ length: vtxos }, () => 1_000n),
+    options,
+  );
 
 const transfer = (w: ArkRelayWallet) =>
   w.transferIntent({ recipient: WalletKey.generate().pubkey, assetId: 'gBTC', amount: 100n });
@@ -70,12 +28,14 @@ function notices(w: ArkRelayWallet): FailureNotice[] {
   return seen;
 }
 
+// Sessions that must stay open while the test looks get a long step deadline (a loaded machine
+// must not expire them midway).
 suite(
   'open sessions per author',
-  { SESSION_MAX_OPEN_PER_AUTHOR: '2', SESSION_MAX_INVENTORY_PER_AUTHOR: '50' },
-  (ctx) => {
+  { SESSION_MAX_OPEN_PER_AUTHOR: '2', SESSION_MAX_INVENTORY_PER_AUTHOR: '50', SESSION_STEP_TIMEOUT_S: '60' },
+  (rig) => {
     it('accepts exactly the limit when one author publishes many intents at once; the rest get 1008', async () => {
-      const w = await funded(ctx, 6, { autoSign: false });
+      const w = await funded(rig, 6, { autoSign: false });
       const refused = notices(w);
       const intents = Array.from({ length: 6 }, () => transfer(w));
       await Promise.all(intents.map((i) => w.publishIntent(i)));
@@ -85,11 +45,11 @@ suite(
         'four 1008',
       );
       expect(refused.map((n) => n.code)).toEqual([1008, 1008, 1008, 1008]);
-      for (const n of refused) expect(n.details).toMatchObject({ retry_after: 5 });
+      for (const n of refused) expect(n.details).toMatchObject({ retry_after: 60 });
       // Nothing locked for the refused ones: two sessions, two VTXOs.
-      expect((await ctx.store.balances(w.pubkey))[0]).toMatchObject({ pendingCount: 2, availableCount: 4 });
+      expect((await rig.store.balances(w.pubkey))[0]).toMatchObject({ pendingCount: 2, availableCount: 4 });
       // Another author is not affected.
-      const other = await funded(ctx, 1);
+      const other = await funded(rig, 1);
       const intent = transfer(other);
       await other.publishIntent(intent);
       expect((await other.outcome(intent.content.action_id, 30_000)).status).toBe('settled');
@@ -104,9 +64,9 @@ suite(
   },
 );
 
-suite('abandoned sessions per author and hour', { SESSION_MAX_ABANDONED_PER_HOUR: '2' }, (ctx) => {
+suite('abandoned sessions per author and hour', { SESSION_MAX_ABANDONED_PER_HOUR: '2' }, (rig) => {
   it('holds off an author whose sessions went unanswered, for what is left of the hour', async () => {
-    const w = await funded(ctx, 3, { onChallenge: () => ({ skip: true }) });
+    const w = await funded(rig, 3, { onChallenge: () => ({ skip: true }) });
     const refused = notices(w);
     for (let i = 0; i < 2; i++) {
       const intent = transfer(w);
@@ -123,22 +83,29 @@ suite('abandoned sessions per author and hour', { SESSION_MAX_ABANDONED_PER_HOUR
     const retryAfter = (notice.details as { retry_after: number }).retry_after;
     expect(retryAfter).toBeGreaterThan(3_500);
     expect(retryAfter).toBeLessThanOrEqual(3_600);
-    expect((await ctx.store.balances(w.pubkey))[0]).toMatchObject({ pending: 0n, available: 3_000n });
+    expect((await rig.store.balances(w.pubkey))[0]).toMatchObject({ pending: 0n, available: 3_000n });
   }, 90_000);
 });
 
-suite('inventory locked per author', { SESSION_MAX_INVENTORY_PER_AUTHOR: '1' }, (ctx) => {
-  it('refuses a session that would lock more gateway inventory than the author may hold', async () => {
-    // A dust VTXO cannot pay three outputs: every transfer here tops its sats up from inventory.
-    const w = await funded(ctx, 2, { autoSign: false });
-    const first = transfer(w);
-    await w.publishIntent(first);
-    await waitFor(() => (w.challenges.length === 1 ? true : undefined), 10_000, 'the first challenge');
-    const second = transfer(w);
-    await w.publishIntent(second);
-    expect(await w.outcome(second.content.action_id, 20_000)).toMatchObject({ status: 'failed', code: 1008 });
-    // Its own VTXO is not locked by the refused session.
-    expect((await ctx.store.balances(w.pubkey))[0]).toMatchObject({ pendingCount: 1 });
-    await w.cancel(first.content.action_id);
-  }, 60_000);
-});
+suite(
+  'inventory locked per author',
+  { SESSION_MAX_INVENTORY_PER_AUTHOR: '1', SESSION_STEP_TIMEOUT_S: '60' },
+  (rig) => {
+    it('refuses a session that would lock more gateway inventory than the author may hold', async () => {
+      // A dust VTXO cannot pay three outputs: every transfer here tops its sats up from inventory.
+      const w = await funded(rig, 2, { autoSign: false });
+      const first = transfer(w);
+      await w.publishIntent(first);
+      await waitFor(() => (w.challenges.length === 1 ? true : undefined), 10_000, 'the first challenge');
+      const second = transfer(w);
+      await w.publishIntent(second);
+      expect(await w.outcome(second.content.action_id, 20_000)).toMatchObject({
+        status: 'failed',
+        code: 1008,
+      });
+      // Its own VTXO is not locked by the refused session.
+      expect((await rig.store.balances(w.pubkey))[0]).toMatchObject({ pendingCount: 1 });
+      await w.cancel(first.content.action_id);
+    }, 60_000);
+  },
+);

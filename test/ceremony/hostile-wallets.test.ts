@@ -4,81 +4,41 @@
 // another amount, and a transfer retried after it expired, build other Ark transactions and
 // settle; the ledger check stays true while sessions are open; an error of the gateway itself
 // ends the session with a code instead of leaving it stuck; amounts at the edges are 2004.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Gateway } from '../../src/app.ts';
+import { describe, expect, it } from 'vitest';
 import type { ArkBackend } from '../../src/backends/ark/ark-backend.ts';
-import { VtxoStore } from '../../src/ledger/vtxo-store.ts';
-import { ArkRelayWallet, ServiceError, WalletKey } from '../../src/wallet/index.ts';
+import { ServiceError, WalletKey } from '../../src/wallet/index.ts';
 import { simLightning } from '../lightning/support.ts';
-import { createStack, startTestGateway, type SharedStack } from '../nostr/support.ts';
-import { expectLedgerConsistent } from '../support/ledger.ts';
 import { waitFor } from '../support/wait.ts';
-import { addInventory, fund, gbtcReady } from './support.ts';
-import { waitReady } from '../nostr/support.ts';
+import { ceremonyRig, type WalletOptions } from './rig.ts';
+import { fund } from './support.ts';
 
 describe('hostile and unlucky wallets', () => {
-  let stack: SharedStack;
-  let gateway: Gateway;
-  let store: VtxoStore;
-  let url: string;
-  let gw: string;
-  const wallets: ArkRelayWallet[] = [];
-
-  async function funded(
-    amounts: bigint[],
-    options: Partial<Parameters<typeof ArkRelayWallet.connect>[0]> = {},
-  ) {
-    const w = await ArkRelayWallet.connect({ gatewayPubkey: gw, relays: [url], ...options });
-    wallets.push(w);
-    for (const amount of amounts) await fund(gateway, w.pubkey, amount);
-    await w.syncState();
-    return w;
-  }
+  // ONE inventory VTXO, big enough for everything here: a session that held it and released it
+  // wrongly would stop every other transaction of this suite.
+  const rig = ceremonyRig({
+    env: { LIGHTNING_SWEEP_INTERVAL_MS: '1000' },
+    inventory: 1,
+    inventorySats: 1_000_000n,
+  });
+  const funded = (amounts: bigint[], options?: WalletOptions) => rig.funded(amounts, options);
   const gbtc = async (pubkey: string) =>
-    (await store.balances(pubkey)).find((b) => b.assetId === 'gBTC') ?? { available: 0n, pending: 0n };
+    (await rig.store.balances(pubkey)).find((b) => b.assetId === 'gBTC') ?? { available: 0n, pending: 0n };
   const sessionOf = (actionId: string) =>
-    gateway.database.db
+    rig.gateway.database.db
       .selectFrom('signing_sessions')
       .selectAll()
       .where('action_id', '=', actionId)
       .executeTakeFirstOrThrow();
   /** The gateway's inventory VTXOs as the ledger has them (any status). */
   const inventory = async () =>
-    (await store.listByOwner(gateway.inventory!.key.pubkey, { limit: 1000 })).filter((v) => v.amount === 0n);
+    (await rig.store.listByOwner(rig.gateway.inventory!.key.pubkey, { limit: 1000 })).filter(
+      (v) => v.amount === 0n,
+    );
   /** What the simulated Ark server says of these VTXOs. */
   const atServer = async (ids: readonly string[]) =>
-    gateway.backends.ark.listVtxos({
+    rig.gateway.backends.ark.listVtxos({
       outpoints: ids.map((id) => ({ txid: id.split(':')[0]!, vout: Number(id.split(':')[1]) })),
     });
-
-  beforeAll(async () => {
-    stack = await createStack();
-    gateway = await startTestGateway({
-      stack,
-      env: {
-        SESSION_STEP_TIMEOUT_S: '5',
-        CEREMONY_SWEEP_INTERVAL_MS: '500',
-        LIGHTNING_SWEEP_INTERVAL_MS: '1000',
-      },
-      roles: ['api', 'worker', 'scheduler'],
-    });
-    await waitReady(gateway);
-    await gbtcReady(gateway);
-    // ONE inventory VTXO, big enough for everything here: a session that held it and were
-    // released wrongly would stop every other transaction of this suite.
-    await addInventory(gateway, 1, 1_000_000n);
-    url = gateway.nostr!.embeddedRelayUrl!;
-    gw = gateway.nostr!.core.keys.active.pubkey;
-    store = new VtxoStore(gateway.database);
-  }, 90_000);
-  afterEach(async () => {
-    await expectLedgerConsistent(gateway.database);
-  });
-  afterAll(async () => {
-    for (const w of wallets) w.close();
-    await gateway?.stop();
-    await stack?.drop();
-  });
 
   it('a wallet that never answers holds the inventory only until its deadline; nothing reaches the Ark server', async () => {
     const mallory = await funded([1_000n], { onChallenge: () => ({ skip: true }) });
@@ -96,7 +56,7 @@ describe('hostile and unlucky wallets', () => {
     const held = await atServer([locked[0]!.vtxoId]);
     expect(held.map((v) => [v.spent, v.pendingBy])).toEqual([[false, undefined]]);
     // The ledger check is true during an ordinary open session.
-    expect((await gateway.ledger.check()).ok).toBe(true);
+    expect((await rig.gateway.ledger.check()).ok).toBe(true);
     // Another user meanwhile: the only inventory VTXO is taken, so the gateway says so (5004).
     expect(await gbtc(bob.pubkey)).toMatchObject({ available: 1_000n });
     const early = bob.transferIntent({
@@ -125,7 +85,7 @@ describe('hostile and unlucky wallets', () => {
     await bob.publishIntent(later);
     expect((await bob.outcome(later.content.action_id, 30_000)).status).toBe('settled');
     const lift = (await bob.liftLightning('gBTC', 5_000n)) as { bolt11: string; payment_hash: string };
-    await simLightning(gateway).payInvoice(lift.bolt11);
+    await simLightning(rig.gateway).payInvoice(lift.bolt11);
     await waitFor(
       async () => ((await gbtc(bob.pubkey)).available === 1_000n - 110n + 5_000n ? true : undefined),
       20_000,
@@ -177,7 +137,7 @@ describe('hostile and unlucky wallets', () => {
 
   it('an error of the gateway itself ends the session with 5004 and releases its locks', async () => {
     const dave = await funded([1_000n]);
-    const ark = gateway.backends.ark as { buildTransfer: ArkBackend['buildTransfer'] };
+    const ark = rig.gateway.backends.ark as { buildTransfer: ArkBackend['buildTransfer'] };
     let thrown = 0;
     ark.buildTransfer = async () => {
       thrown++;
@@ -235,7 +195,7 @@ describe('hostile and unlucky wallets', () => {
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ServiceError);
       expect((error as ServiceError).code).toBe(2004);
-      const invoices = await gateway.database.db
+      const invoices = await rig.gateway.database.db
         .selectFrom('lightning_invoices')
         .select('payment_hash')
         .where('user_pubkey', '=', frank.pubkey)
@@ -248,11 +208,11 @@ describe('hostile and unlucky wallets', () => {
   it('a wallet holding more than one sync_state page of VTXOs signs for any of them', async () => {
     const many = await funded([]);
     // 501 VTXOs: more than the largest page (500) the wallet asks for.
-    for (let i = 0; i < 501; i++) await fund(gateway, many.pubkey, 20n);
+    for (let i = 0; i < 501; i++) await fund(rig.gateway, many.pubkey, 20n);
     await many.syncState();
     expect(many.vtxos.list()).toHaveLength(501);
     // The VTXO that sorts last by id sits on the second page: split it.
-    const last = (await store.listByOwner(many.pubkey, { limit: 1000 }))
+    const last = (await rig.store.listByOwner(many.pubkey, { limit: 1000 }))
       .map((v) => v.vtxoId)
       .sort()
       .at(-1)!;

@@ -4,30 +4,28 @@
 // it — finalized, or only holding it pending — the reconciliation makes the ledger say the same,
 // and never calls a VTXO spendable that the server holds. Locks no session holds are released
 // only when the server does not hold their VTXO.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hexToBytes, bytesToHex } from '@noble/hashes/utils.js';
 import { schnorr } from '@noble/curves/secp256k1.js';
-import type { Gateway } from '../../src/app.ts';
 import { addSignatures, encodePsbt, parsePsbt, signInputs } from '../../src/backends/ark/psbt.ts';
 import { serverHold } from '../../src/ceremony/reconcile.ts';
-import { VtxoStore } from '../../src/ledger/vtxo-store.ts';
-import { createStack, startTestGateway, waitReady, Wallet, type SharedStack } from '../nostr/support.ts';
-import { expectLedgerConsistent } from '../support/ledger.ts';
+import { Wallet } from '../nostr/support.ts';
 import { waitFor } from '../support/wait.ts';
 import { challenges, response, type Challenge } from './naive-signer.ts';
-import { addInventory, fund, gbtcReady, intentEvent } from './support.ts';
+import { ceremonyRig } from './rig.ts';
+import { fund, intentEvent } from './support.ts';
 
 const ADMIN_KEY = 'reconcile-test-admin-key-0123456789abcdef';
 
 describe('reconciliation of the ledger with the Ark server', () => {
-  let stack: SharedStack;
-  let gateway: Gateway;
-  let store: VtxoStore;
-  let url: string;
-  let gw: string;
+  const rig = ceremonyRig({
+    // The test reconciles when it wants to see it happen.
+    env: { ADMIN_API_KEY: ADMIN_KEY, LEDGER_RECONCILE_INTERVAL_MS: '3600000' },
+    inventory: 10,
+  });
 
   const reconcile = async () => {
-    const response = await fetch(`${gateway.httpUrl}/admin/ledger/reconcile`, {
+    const response = await fetch(`${rig.gateway.httpUrl}/admin/ledger/reconcile`, {
       method: 'POST',
       headers: { 'x-admin-key': ADMIN_KEY },
     });
@@ -39,7 +37,7 @@ describe('reconciliation of the ledger with the Ark server', () => {
     };
   };
   const sessionOf = (actionId: string) =>
-    gateway.database.db
+    rig.gateway.database.db
       .selectFrom('signing_sessions')
       .selectAll()
       .where('action_id', '=', actionId)
@@ -53,14 +51,18 @@ describe('reconciliation of the ledger with the Ark server', () => {
     recipient: string;
   }> {
     const wallet = new Wallet();
-    for (let i = 0; i < 3; i++) await fund(gateway, wallet.pubkey, 100n);
+    for (let i = 0; i < 3; i++) await fund(rig.gateway, wallet.pubkey, 100n);
     const recipient = new Wallet().pubkey;
-    const event = intentEvent(wallet, gw, {
+    const event = intentEvent(wallet, rig.gw, {
       type: 'transfer:p2p',
       params: { recipient, asset_id: 'gBTC', amount: 280 },
     });
-    await wallet.publish(url, event);
-    const challenge = await waitFor(async () => (await challenges(url, wallet))[0], 15_000, 'the challenge');
+    await wallet.publish(rig.url, event);
+    const challenge = await waitFor(
+      async () => (await challenges(rig.url, wallet))[0],
+      15_000,
+      'the challenge',
+    );
     const inputs = challenge.body.context.inputs as { owner: string }[];
     expect(inputs.every((i) => i.owner === wallet.pubkey)).toBe(true);
     return { wallet, actionId: JSON.parse(event.content).action_id, challenge, recipient };
@@ -77,14 +79,14 @@ describe('reconciliation of the ledger with the Ark server', () => {
         addSignatures(ark, wallet.pubkey, [{ inputIndex: slot.input_index, sig: sign(slot.digest) }]);
       else ownSigs.set(slot.psbt_index - 1, sign(slot.digest));
     }
-    const submitted = await gateway.backends.ark.submitTx(encodePsbt(ark), checkpointPsbts);
+    const submitted = await rig.gateway.backends.ark.submitTx(encodePsbt(ark), checkpointPsbts);
     const finalize = async () => {
       const checkpoints = submitted.signedCheckpointPsbts.map((psbt, i) => {
         const cp = parsePsbt(psbt);
         addSignatures(cp, wallet.pubkey, [{ inputIndex: 0, sig: ownSigs.get(i)! }]);
         return encodePsbt(cp);
       });
-      await gateway.backends.ark.finalizeTx(submitted.arkTxid, checkpoints);
+      await rig.gateway.backends.ark.finalizeTx(submitted.arkTxid, checkpoints);
     };
     return { arkTxid: submitted.arkTxid, finalize };
   }
@@ -92,8 +94,8 @@ describe('reconciliation of the ledger with the Ark server', () => {
   /** Every VTXO of `owners` the ledger calls spendable is unspent and free at the Ark server. */
   async function ledgerMatchesServer(owners: readonly string[]) {
     for (const owner of owners) {
-      const mine = await store.listByOwner(owner, { limit: 1000 });
-      const server = await gateway.backends.ark.listVtxos({
+      const mine = await rig.store.listByOwner(owner, { limit: 1000 });
+      const server = await rig.gateway.backends.ark.listVtxos({
         outpoints: mine.map((v) => ({ txid: v.txid, vout: v.vout })),
       });
       const at = new Map(server.map((v) => [`${v.outpoint.txid}:${v.outpoint.vout}`, v]));
@@ -106,57 +108,29 @@ describe('reconciliation of the ledger with the Ark server', () => {
     }
   }
 
-  beforeAll(async () => {
-    stack = await createStack();
-    gateway = await startTestGateway({
-      stack,
-      env: {
-        ADMIN_API_KEY: ADMIN_KEY,
-        SESSION_STEP_TIMEOUT_S: '5',
-        CEREMONY_SWEEP_INTERVAL_MS: '500',
-        // The test reconciles when it wants to see it happen.
-        LEDGER_RECONCILE_INTERVAL_MS: '3600000',
-      },
-      roles: ['api', 'worker', 'scheduler'],
-    });
-    await waitReady(gateway);
-    await gbtcReady(gateway);
-    await addInventory(gateway, 10);
-    url = gateway.nostr!.embeddedRelayUrl!;
-    gw = gateway.nostr!.core.keys.active.pubkey;
-    store = new VtxoStore(gateway.database);
-  }, 90_000);
-  afterEach(async () => {
-    await expectLedgerConsistent(gateway.database);
-  });
-  afterAll(async () => {
-    await gateway?.stop();
-    await stack?.drop();
-  });
-
-  it('settles a transaction the Ark server finalized behind the gateway, after its session expired', async () => {
+  it('settles a transaction the Ark server finalized behind the rig.gateway, after its session expired', async () => {
     const { wallet, actionId, challenge, recipient } = await openTransfer();
     const around = await submitAroundTheGateway(wallet, challenge);
     await around.finalize();
-    // The wallet never answers the gateway: its session expires and releases its locks…
+    // The wallet never answers the rig.gateway: its session expires and releases its locks…
     await waitFor(
       async () => ((await sessionOf(actionId)).state === 'expired' ? true : undefined),
       20_000,
       '3003',
     );
-    expect((await store.balances(wallet.pubkey))[0]).toMatchObject({ available: 300n });
+    expect((await rig.store.balances(wallet.pubkey))[0]).toMatchObject({ available: 300n });
     // …so the ledger now disagrees with the server, until the reconciliation.
     const report = await reconcile();
     expect(report.transactions.settled).toEqual([around.arkTxid]);
     const session = await sessionOf(actionId);
     expect([session.state, session.ark_txid]).toEqual(['confirmed', around.arkTxid]);
-    expect(await store.balances(wallet.pubkey)).toMatchObject([
+    expect(await rig.store.balances(wallet.pubkey)).toMatchObject([
       { assetId: 'gBTC', available: 10n, pending: 0n },
     ]);
-    expect(await store.balances(recipient)).toMatchObject([{ assetId: 'gBTC', available: 280n }]);
+    expect(await rig.store.balances(recipient)).toMatchObject([{ assetId: 'gBTC', available: 280n }]);
     await ledgerMatchesServer([wallet.pubkey, recipient]);
     // Announced like any settlement, the commitment included.
-    const confirmations = await gateway.database.db
+    const confirmations = await rig.gateway.database.db
       .selectFrom('nostr_outbox')
       .select('event_json')
       .where('kind', '=', 31340)
@@ -181,10 +155,10 @@ describe('reconciliation of the ledger with the Ark server', () => {
     const report = await reconcile();
     expect(report.transactions.held).toEqual([around.arkTxid]);
     // Never spendable while the server holds them.
-    expect((await store.balances(wallet.pubkey))[0]).toMatchObject({ available: 0n, pending: 300n });
+    expect((await rig.store.balances(wallet.pubkey))[0]).toMatchObject({ available: 0n, pending: 300n });
     await around.finalize();
     expect((await reconcile()).transactions.settled).toEqual([around.arkTxid]);
-    expect((await store.balances(wallet.pubkey))[0]).toMatchObject({ available: 10n, pending: 0n });
+    expect((await rig.store.balances(wallet.pubkey))[0]).toMatchObject({ available: 10n, pending: 0n });
     await ledgerMatchesServer([wallet.pubkey]);
   }, 60_000);
 
@@ -197,18 +171,18 @@ describe('reconciliation of the ledger with the Ark server', () => {
     );
     const { ark_txid: arkTxid } = await sessionOf(actionId);
     expect((await reconcile()).transactions.voided).toEqual([]);
-    // The wallet spends one of those VTXOs in another transfer through the gateway.
-    const again = intentEvent(wallet, gw, {
+    // The wallet spends one of those VTXOs in another transfer through the rig.gateway.
+    const again = intentEvent(wallet, rig.gw, {
       type: 'transfer:p2p',
       params: { recipient: new Wallet().pubkey, asset_id: 'gBTC', amount: 50 },
     });
-    await wallet.publish(url, again);
+    await wallet.publish(rig.url, again);
     const challenge = await waitFor(
-      async () => (await challenges(url, wallet)).find((c) => c.body.context.ark_txid !== arkTxid),
+      async () => (await challenges(rig.url, wallet)).find((c) => c.body.context.ark_txid !== arkTxid),
       15_000,
       'the second challenge',
     );
-    await wallet.publish(url, response(wallet, gw, challenge));
+    await wallet.publish(rig.url, response(wallet, rig.gw, challenge));
     await waitFor(
       async () =>
         (await sessionOf(JSON.parse(again.content).action_id)).state === 'confirmed' ? true : undefined,
@@ -216,30 +190,30 @@ describe('reconciliation of the ledger with the Ark server', () => {
       'the second transfer settled',
     );
     expect((await reconcile()).transactions.voided).toEqual([arkTxid]);
-    const row = await gateway.ceremony!.engine.records.arkTx(arkTxid!);
+    const row = await rig.gateway.ceremony!.engine.records.arkTx(arkTxid!);
     expect(row?.status).toBe('void');
   }, 60_000);
 
   it('releases a lock no session holds only when the server does not hold the VTXO', async () => {
     const owner = new Wallet();
-    const { vtxo: free } = await fund(gateway, owner.pubkey, 50n);
-    const { vtxo: held } = await fund(gateway, owner.pubkey, 60n);
+    const { vtxo: free } = await fund(rig.gateway, owner.pubkey, 50n);
+    const { vtxo: held } = await fund(rig.gateway, owner.pubkey, 60n);
     // Left behind by a crash: locks of sessions that never were.
-    await store.lockForSession('ghost-session', [free.vtxoId], owner.pubkey, 'gBTC', 3_600_000);
-    await store.lockForSession('ghost-session-2', [held.vtxoId], owner.pubkey, 'gBTC', 3_600_000);
+    await rig.store.lockForSession('ghost-session', [free.vtxoId], owner.pubkey, 'gBTC', 3_600_000);
+    await rig.store.lockForSession('ghost-session-2', [held.vtxoId], owner.pubkey, 'gBTC', 3_600_000);
     // The second VTXO is held at the server by a transaction its owner submitted on its own.
-    const built = await gateway.backends.ark.buildTransfer(
+    const built = await rig.gateway.backends.ark.buildTransfer(
       [{ outpoint: { txid: held.txid, vout: held.vout }, ownerPubkey: owner.pubkey, amount: held.sats }],
       [{ ownerPubkey: owner.pubkey, amount: held.sats }],
     );
     const tx = parsePsbt(built.arkPsbt);
     signInputs(tx, owner.secret, [0]);
-    await gateway.backends.ark.submitTx(encodePsbt(tx), built.checkpointPsbts);
+    await rig.gateway.backends.ark.submitTx(encodePsbt(tx), built.checkpointPsbts);
     const report = await reconcile();
     expect(report.locks.released).toEqual([free.vtxoId]);
     expect(report.locks.held).toEqual([held.vtxoId]);
-    expect((await store.get(free.vtxoId))?.status).toBe('assigned');
-    expect(await store.get(held.vtxoId)).toMatchObject({
+    expect((await rig.store.get(free.vtxoId))?.status).toBe('assigned');
+    expect(await rig.store.get(held.vtxoId)).toMatchObject({
       status: 'pending_spend',
       lockedBySession: serverHold(built.arkTxid),
     });
