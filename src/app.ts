@@ -3,6 +3,7 @@
 import { backendHealthChecks } from './backends/health.ts';
 import { createBackends, type Backends } from './backends/index.ts';
 import { describeMode, type Config } from './config.ts';
+import { refuseUnsafeProductionStart } from './config-production.ts';
 import { StartupError } from './errors.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
 import { systemRoutes } from './http/routes/system.ts';
@@ -11,6 +12,9 @@ import { backendRoutes } from './http/routes/backends.ts';
 import { nostrRoutes } from './http/routes/nostr.ts';
 import { adminGuard, type AdminAccess } from './http/admin-auth.ts';
 import { auditHook } from './http/audit.ts';
+import { configuredSecrets, createRedactor } from './http/redact.ts';
+import { holdInstanceLease } from './operations/instance-lease.ts';
+import { tightenTree } from './store/file-modes.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { monitoringRoutes } from './http/routes/monitoring.ts';
 import type { OperationsDeps } from './http/routes/operations.ts';
@@ -21,6 +25,7 @@ import { coreTasks } from './jobs/tasks/index.ts';
 import { startScheduler } from './jobs/scheduler.ts';
 import type { Logger } from './logging.ts';
 import { HealthRegistry } from './monitoring/health.ts';
+import type { ProbeDeps } from './monitoring/probes.ts';
 import { Readiness } from './monitoring/readiness.ts';
 import { createNostrCore, type NostrCore } from './nostr/core.ts';
 import { KeyRing, atRestKey, configuredSecret } from './nostr/keys.ts';
@@ -73,6 +78,8 @@ export interface Gateway {
   readonly httpUrl: string | undefined;
   /** The Prometheus exporter when ENABLE_METRICS, e.g. http://127.0.0.1:8080/metrics. */
   readonly metricsUrl: string | undefined;
+  /** The METRICS_PORT server (its /health and /ready), e.g. http://127.0.0.1:8080. */
+  readonly probeUrl: string | undefined;
   /** arkd, tapd and lnd: each the simulator or the real client, as configured. */
   readonly backends: Backends;
   /** The Nostr transport of an API process (relays, intake, status). */
@@ -85,8 +92,12 @@ export interface Gateway {
   readonly inventory: InventoryLedger | undefined;
   /** Lifts and lands of a process that handles intake jobs (api or worker). */
   readonly lightning: Lightning | undefined;
-  /** Stops everything in reverse start order; resolves false if something did not stop cleanly. */
-  stop(reason?: string): Promise<boolean>;
+  /**
+   * Stops everything in reverse start order; resolves false if something did not stop cleanly.
+   * `drain`: an API process keeps its listener open SHUTDOWN_DRAIN_MS with /ready at 503 first
+   * (a process leaving a load balancer: the signal handlers ask for it).
+   */
+  stop(reason?: string, options?: { readonly drain?: boolean }): Promise<boolean>;
 }
 
 interface Stoppable {
@@ -132,9 +143,12 @@ export async function runMigrations(config: Config, logger: Logger): Promise<str
 export async function startGateway(config: Config, options: StartOptions): Promise<Gateway> {
   const logger = options.logger;
   const roles = effectiveRoles(config, options.roles);
+  // Before anything opens: production never runs on a simulator or loopback relay by default.
+  refuseUnsafeProductionStart(config, { intake: roles.includes('api') });
   const startedAt = new Date();
   const readiness = new Readiness();
-  const health = new HealthRegistry();
+  // A simulated daemon only degrades a production deployment; the embedded default is simulated by design.
+  const health = new HealthRegistry({ simulatedDegrades: config.database.kind === 'mariadb' });
   const started: Stoppable[] = [];
   readiness.require('database');
   readiness.require('queue');
@@ -148,7 +162,9 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     );
   }
 
-  const stopAll = async (reason: string): Promise<boolean> => {
+  let draining = false;
+  const stopAll = async (reason: string, drain = false): Promise<boolean> => {
+    draining = drain;
     readiness.beginShutdown();
     logger.info({ reason }, 'shutting down');
     let clean = true;
@@ -178,14 +194,31 @@ export async function startGateway(config: Config, options: StartOptions): Promi
 
   try {
     const secretKey = config.secretKey ?? ensureLocalSecret(config.dataDir, 'secret_key');
+    // Everything under DATA_DIR is owner-only; what an older version or a hand copy left looser
+    // is tightened before anything reads it.
+    const modes = tightenTree(config.dataDir);
+    if (modes.tightened.length > 0 || modes.failed.length > 0) {
+      logger.warn({ tightened: modes.tightened, failed: modes.failed }, 'DATA_DIR files made owner-only');
+    }
+    const redactor = createRedactor([...configuredSecrets(config), secretKey]);
 
     const database = await openDatabase(config.database, logger);
     started.push({ name: 'database', stop: () => database.close() });
     await prepareSchema(config, database, logger);
+    // Held until stop: `backup restore` refuses while this process is live on the database.
+    const lease = await holdInstanceLease(
+      database,
+      { instanceId: config.instanceId, role: roles.join('+') },
+      logger,
+    );
+    started.push({ name: 'instance-lease', stop: () => lease.stop() });
     health.register({
       name: 'database',
       critical: true,
-      check: async () => ({ latencyMs: await database.ping(), details: { kind: database.kind } }),
+      check: async (timeoutMs) => ({
+        latencyMs: await database.ping(timeoutMs),
+        details: { kind: database.kind },
+      }),
     });
     readiness.open('database');
 
@@ -295,7 +328,7 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     health.register({
       name: queue.kind === 'bullmq' ? 'redis' : 'queue',
       critical: true,
-      check: async () => ({ latencyMs: await queue.ping(), details: { kind: queue.kind } }),
+      check: async (timeoutMs) => ({ latencyMs: await queue.ping(timeoutMs), details: { kind: queue.kind } }),
     });
     readiness.open('queue');
 
@@ -319,6 +352,13 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       started.push({ name: 'scheduler', stop: () => scheduler.stop() });
     }
 
+    const probes: ProbeDeps = {
+      instanceId: config.instanceId,
+      startedAt,
+      readiness,
+      health,
+      readinessChecks: ['database', queue.kind === 'bullmq' ? 'redis' : 'queue'],
+    };
     // Monitoring runs in every process (samples, heartbeats); alert rules are judged by API
     // processes only, which see every dependency the rules read (relays among them).
     const monitoring = await createMonitoring({
@@ -329,6 +369,8 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       logger,
       role: roles.join('+'),
       evaluateAlerts: roles.includes('api'),
+      probes,
+      servesApi: roles.includes('api'),
     });
     started.push({ name: 'monitoring', stop: () => monitoring.stop() });
     backends.observeCalls(monitoring.metrics.observeDaemonCall); // daemon_call_seconds
@@ -425,7 +467,7 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     // One guard for every admin and operational route, so failed attempts count together.
     const admin: AdminAccess = {
       guard: adminGuard(config.adminApiKey, { maxFailures: config.adminAuthMaxFailures }),
-      audit: auditHook(database),
+      audit: auditHook(database, redactor),
       configured: config.adminApiKey !== undefined,
     };
     const operations: OperationsDeps = {
@@ -447,15 +489,7 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       http = await createHttpServer(
         logger,
         [
-          systemRoutes({
-            instanceId: config.instanceId,
-            roles,
-            mode: { ...describeMode(config) },
-            startedAt,
-            readiness,
-            health,
-            readinessChecks: ['database', queue.kind === 'bullmq' ? 'redis' : 'queue'],
-          }),
+          systemRoutes({ ...probes, roles, mode: { ...describeMode(config) } }),
           queueRoutes(queue),
           backendRoutes({ backends, admin }),
           ...(nostr ? [nostrRoutes(nostr, admin)] : []),
@@ -487,7 +521,7 @@ export async function startGateway(config: Config, options: StartOptions): Promi
               ]
             : []),
         ],
-        { metrics: monitoring.metrics },
+        { metrics: monitoring.metrics, redactUrl: redactor.url },
       );
       try {
         await http.listen({ port: config.port, host: config.host });
@@ -501,8 +535,17 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       const port = typeof address === 'object' && address ? address.port : config.port;
       httpUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
       const server = http;
-      // Stopped first on shutdown: /ready turns 503, new requests are refused, in-flight ones finish.
+      // On shutdown /ready answers 503 at once; the listener stays open for SHUTDOWN_DRAIN_MS more,
+      // so a load balancer sees the 503 and stops sending before it could see a refused connection.
+      // Then new requests are refused and in-flight ones finish.
       started.push({ name: 'http', stop: () => server.close() });
+      started.push({
+        name: 'load-balancer drain',
+        stop: () =>
+          draining && config.shutdownDrainMs > 0
+            ? new Promise<void>((resolve) => setTimeout(resolve, config.shutdownDrainMs))
+            : Promise.resolve(),
+      });
     }
     if (nostr) {
       const service = nostr;
@@ -512,7 +555,14 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     }
 
     logger.info(
-      { roles, ...describeMode(config), http: httpUrl, version: VERSION, node: process.version },
+      {
+        roles,
+        ...describeMode(config),
+        http: httpUrl,
+        probes: monitoring.exporter?.base,
+        version: VERSION,
+        node: process.version,
+      },
       'arkrelay started',
     );
     return {
@@ -523,14 +573,15 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       health,
       readiness,
       httpUrl,
-      metricsUrl: monitoring.exporter?.url,
+      metricsUrl: config.metrics.enabled ? monitoring.exporter?.url : undefined,
+      probeUrl: monitoring.exporter?.base,
       backends,
       nostr,
       ceremony,
       ledger,
       lightning,
       inventory,
-      stop: (reason = 'stop') => stopAll(reason),
+      stop: (reason = 'stop', options = {}) => stopAll(reason, options.drain ?? false),
     };
   } catch (error) {
     await stopAll('start failed');

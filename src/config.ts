@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { inspect } from 'node:util';
+import { resolveDaemonAliases, unknownDaemonVariables, type AliasResolution } from './config-aliases.ts';
 
 export type VariableKind = 'string' | 'integer' | 'boolean' | 'enum' | 'url' | 'list';
 
@@ -25,13 +26,14 @@ export interface VariableSpec {
 export const VARIABLES = [
   // Process
   { name: 'PORT', kind: 'integer', default: '8000', min: 0, max: 65535, group: 'process', description: 'HTTP port of the API (0 picks a free port).' },
-  { name: 'HOST', kind: 'string', default: '0.0.0.0', group: 'process', description: 'Address the HTTP API listens on.' },
+  { name: 'HOST', kind: 'string', default: '127.0.0.1', group: 'process', description: 'Address the HTTP API listens on. The default answers this machine only; behind a load balancer or for other hosts set 0.0.0.0 (every interface) or the address of one.' },
   { name: 'DATA_DIR', kind: 'string', default: './data', group: 'process', description: 'Directory for the embedded database, generated secrets and the embedded relay.' },
   { name: 'LOG_DIR', kind: 'string', default: './logs', group: 'process', description: 'Directory for arkrelay.log and arkrelay_errors.log.' },
   { name: 'LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], group: 'process', description: 'Minimum level written to stdout and the log files.' },
   { name: 'LOG_FILE_MAX_SIZE_MB', kind: 'integer', default: '50', min: 1, max: 10240, group: 'process', description: 'Size at which a log file is rotated.' },
   { name: 'LOG_FILE_MAX_FILES', kind: 'integer', default: '10', min: 1, max: 1000, group: 'process', description: 'Rotated log files kept per log.' },
   { name: 'INSTANCE_ID', kind: 'string', group: 'process', description: 'Name of this process in heartbeats and job logs (default: hostname-pid).' },
+  { name: 'SHUTDOWN_DRAIN_MS', kind: 'integer', default: '5000', min: 0, max: 120000, group: 'process', description: 'On a graceful stop an API process answers /ready with 503 this long before it closes its listener, so load balancers stop sending first; 0 closes at once.' },
   { name: 'SHUTDOWN_TIMEOUT_MS', kind: 'integer', default: '15000', min: 100, max: 600000, group: 'process', description: 'How long a graceful shutdown waits for running work before giving up.' },
 
   // Storage
@@ -52,22 +54,22 @@ export const VARIABLES = [
   // Secrets and admin
   { name: 'SECRET_KEY', kind: 'string', secret: true, min: 32, group: 'security', description: 'Server secret (at least 32 characters). Required with DATABASE_URL; the embedded default generates one in DATA_DIR.' },
   { name: 'ADMIN_API_KEY', kind: 'string', secret: true, min: 32, group: 'security', description: 'Key for X-Admin-Key on /admin/* and operational endpoints (at least 32 characters). Unset: those endpoints are refused.' },
-  { name: 'ADMIN_AUTH_MAX_FAILURES', kind: 'integer', default: '10', min: 1, max: 1000000, group: 'security', description: 'Wrong admin keys accepted per client address per minute before further attempts get 429.' },
+  { name: 'ADMIN_AUTH_MAX_FAILURES', kind: 'integer', default: '10', min: 1, max: 1000000, group: 'security', description: 'Wrong admin keys accepted per client address per minute; past it that address\'s further wrong keys get 429. The right key always passes.' },
   { name: 'ARK_INVENTORY_SECRET_KEY', kind: 'string', secret: true, group: 'security', description: 'Secret key (64 hex) that owns the gateway\'s inventory and fee VTXOs and signs its own Ark inputs. Unset: generated on first start and kept in the database, encrypted like the Nostr keys.' },
 
   // Daemons
-  { name: 'ARKD_MODE', kind: 'enum', values: ['sim', 'real'], group: 'daemons', description: 'sim: the in-process Ark server simulator. real: arkd at ARKD_URL. Unset: real when ARKD_URL is set, else sim.' },
-  { name: 'TAPD_MODE', kind: 'enum', values: ['sim', 'real'], group: 'daemons', description: 'sim: the in-process Taproot Assets simulator. real: tapd at TAPD_HOST. Unset: real when TAPD_HOST is set, else sim.' },
-  { name: 'LND_MODE', kind: 'enum', values: ['sim', 'real'], group: 'daemons', description: 'sim: the in-process Lightning node simulator. real: lnd at LND_HOST. Unset: real when LND_HOST is set, else sim.' },
+  { name: 'ARKD_MODE', kind: 'enum', values: ['sim', 'real'], group: 'daemons', description: 'sim: the in-process Ark server simulator. real: arkd at ARKD_URL. Unset: real when ARKD_URL is set, else sim — but with DATABASE_URL a process refuses to start on a simulated arkd unless ARKD_MODE=sim is set.' },
+  { name: 'TAPD_MODE', kind: 'enum', values: ['sim', 'real'], group: 'daemons', description: 'sim: the in-process Taproot Assets simulator. real: tapd at TAPD_HOST. Unset: real when TAPD_HOST is set, else sim — but with DATABASE_URL a process refuses to start on a simulated tapd unless TAPD_MODE=sim is set.' },
+  { name: 'LND_MODE', kind: 'enum', values: ['sim', 'real'], group: 'daemons', description: 'sim: the in-process Lightning node simulator. real: lnd at LND_HOST. Unset: real when LND_HOST is set, else sim — but with DATABASE_URL a process refuses to start on a simulated lnd unless LND_MODE=sim is set.' },
   { name: 'SIM_SEED', kind: 'string', secret: true, group: 'daemons', description: 'Seed of the simulated daemons\' keys (any text). Unset: a random seed generated once and kept in DATA_DIR/sim.' },
-  { name: 'ARKD_URL', kind: 'url', group: 'daemons', description: 'arkd REST address, e.g. http://127.0.0.1:7070.' },
+  { name: 'ARKD_URL', kind: 'url', group: 'daemons', description: 'arkd REST address, e.g. http://127.0.0.1:7070 (https:// when arkd serves TLS with a certificate the system trusts). The guide\'s ARKD_HOST + ARKD_PORT give http://ARKD_HOST:ARKD_PORT.' },
   { name: 'ARKD_ESPLORA_URL', kind: 'url', group: 'daemons', description: 'Esplora REST API of the Bitcoin network arkd runs on (e.g. http://127.0.0.1:3000), for the chain tip, the confirmation height of commitment txs and the inventory wallet\'s boarding funds. Used only when arkd is real; unset, the chain tip and commitment heights are unavailable and inventory batches are refused.' },
   { name: 'ARKD_TIMEOUT_MS', kind: 'integer', default: '10000', min: 100, max: 600000, group: 'daemons', description: 'Timeout of one arkd call.' },
-  { name: 'TAPD_HOST', kind: 'string', group: 'daemons', description: 'tapd REST address host:port, e.g. 127.0.0.1:8089.' },
+  { name: 'TAPD_HOST', kind: 'string', group: 'daemons', description: 'tapd REST address host:port, e.g. 127.0.0.1:8089; or the host alone with the guide\'s TAPD_PORT.' },
   { name: 'TAPD_TLS_CERT', kind: 'string', secret: true, group: 'daemons', description: 'tapd TLS certificate: a file path or base64 PEM.' },
   { name: 'TAPD_MACAROON', kind: 'string', secret: true, group: 'daemons', description: 'tapd macaroon: a file path or hex.' },
   { name: 'TAPD_TIMEOUT_MS', kind: 'integer', default: '10000', min: 100, max: 600000, group: 'daemons', description: 'Timeout of one tapd call.' },
-  { name: 'LND_HOST', kind: 'string', group: 'daemons', description: 'lnd gRPC address host:port, e.g. 127.0.0.1:10009.' },
+  { name: 'LND_HOST', kind: 'string', group: 'daemons', description: 'lnd gRPC address host:port, e.g. 127.0.0.1:10009; or the host alone with the guide\'s LND_PORT.' },
   { name: 'LND_TLS_CERT', kind: 'string', secret: true, group: 'daemons', description: 'lnd TLS certificate: a file path or base64 PEM.' },
   { name: 'LND_MACAROON', kind: 'string', secret: true, group: 'daemons', description: 'lnd admin macaroon: a file path, hex or base64.' },
   { name: 'LND_TIMEOUT_MS', kind: 'integer', default: '10000', min: 100, max: 600000, group: 'daemons', description: 'Timeout of one lnd call.' },
@@ -78,7 +80,8 @@ export const VARIABLES = [
   { name: 'DAEMON_BREAKER_RESET_MS', kind: 'integer', default: '60000', min: 100, max: 3600000, group: 'daemons', description: 'How long an open circuit breaker refuses calls before letting one trial call through (half-open).' },
 
   // Nostr
-  { name: 'NOSTR_RELAYS', kind: 'list', group: 'nostr', description: 'Comma-separated relay URLs (wss://…). Unset: the embedded relay on loopback.' },
+  { name: 'NOSTR_RELAYS', kind: 'list', group: 'nostr', description: 'Comma-separated relay URLs (wss://…): the relays wallets use; give every API process the same list. Unset: the embedded relay on loopback — with DATABASE_URL an API process refuses that unless NOSTR_EMBEDDED_RELAY=true.' },
+  { name: 'NOSTR_EMBEDDED_RELAY', kind: 'boolean', default: 'false', group: 'nostr', description: 'With DATABASE_URL and no NOSTR_RELAYS: true lets the API process run the embedded relay (one API process on one host; wallets reach it only through a proxy you put in front of 127.0.0.1:EMBEDDED_RELAY_PORT). Without DATABASE_URL the embedded relay is the default anyway. Refused together with NOSTR_RELAYS.' },
   { name: 'NOSTR_PRIVATE_KEY', kind: 'string', secret: true, group: 'nostr', description: 'Plain gateway Nostr key (hex or nsec); accepted with a warning, prefer GATEWAY_NOSTR_PRIVATE_KEY.' },
   { name: 'GATEWAY_NOSTR_PRIVATE_KEY', kind: 'string', secret: true, group: 'nostr', description: 'Gateway Nostr key encrypted with GATEWAY_ENCRYPTION_KEY (from `arkrelay keys encrypt`).' },
   { name: 'GATEWAY_ENCRYPTION_KEY', kind: 'string', secret: true, min: 32, group: 'nostr', description: 'Key that encrypts the gateway Nostr key at rest (at least 32 characters).' },
@@ -93,11 +96,13 @@ export const VARIABLES = [
   { name: 'NOSTR_PUBLISH_TIMEOUT_MS', kind: 'integer', default: '10000', min: 100, max: 600000, group: 'nostr', description: 'How long publishing waits for a relay to answer OK before retrying.' },
 
   // Monitoring
-  { name: 'ENABLE_METRICS', kind: 'boolean', default: 'false', group: 'monitoring', description: 'Serve Prometheus metrics on METRICS_PORT.' },
-  { name: 'METRICS_PORT', kind: 'integer', default: '8080', min: 0, max: 65535, group: 'monitoring', description: 'Port of the Prometheus exporter.' },
+  { name: 'ENABLE_METRICS', kind: 'boolean', default: 'true', group: 'monitoring', description: 'Serve Prometheus metrics on METRICS_PORT (every process: give each process on one host its own port, or 0 for a free one).' },
+  { name: 'METRICS_PORT', kind: 'integer', default: '8080', min: 0, max: 65535, group: 'monitoring', description: 'Port of the process\'s own server: GET /metrics, and the probes GET /health and GET /ready (the only port of a worker or a scheduler, which keep it for the probes when ENABLE_METRICS=false).' },
   { name: 'METRICS_HOST', kind: 'string', default: '0.0.0.0', group: 'monitoring', description: 'Address the Prometheus exporter listens on.' },
   { name: 'MONITORING_SAMPLE_INTERVAL_MS', kind: 'integer', default: '60000', min: 100, max: 3600000, group: 'monitoring', description: 'How often CPU, memory, disk and event loop lag are sampled into system_metrics.' },
   { name: 'ALERT_EVALUATION_INTERVAL_MS', kind: 'integer', default: '30000', min: 100, max: 3600000, group: 'monitoring', description: 'How often the alert rules are evaluated.' },
+  { name: 'ALERT_RESEND_INTERVAL_MS', kind: 'integer', default: '60000', min: 1000, max: 3600000, group: 'monitoring', description: 'How often firing alerts are sent to ALERT_WEBHOOK_URL again while they last (Alertmanager resolves an alert it stops hearing about; keep this well under its resolve_timeout).' },
+  { name: 'ALERT_INVENTORY_GRACE_MS', kind: 'integer', default: '1800000', min: 0, max: 86400000, group: 'monitoring', description: 'After an asset is registered (a fresh deploy), how long the low-inventory alert waits for the running inventory monitor to make its first VTXO_INVENTORY_CRITICAL VTXOs.' },
   { name: 'ALERT_WEBHOOK_URL', kind: 'url', secret: true, group: 'monitoring', description: 'Alertmanager-compatible receiver that firing and resolved alerts are POSTed to (unset: log and history only).' },
   { name: 'VTXO_INVENTORY_CRITICAL', kind: 'integer', default: '1000', min: 0, max: 100000000, group: 'monitoring', description: 'Available VTXOs per enabled asset below which the low-inventory alert fires.' },
 
@@ -120,6 +125,8 @@ export const VARIABLES = [
   { name: 'LEDGER_RECONCILE_INTERVAL_MS', kind: 'integer', default: '60000', min: 1000, max: 86400000, group: 'ceremony', description: 'How often the ledger is reconciled with the Ark server: transactions a wallet finalized around the gateway are settled, VTXOs the server holds stay locked, locks it no longer holds are released.' },
   { name: 'L1_COMMITMENT_INTERVAL_MS', kind: 'integer', default: '3600000', min: 10000, max: 604800000, group: 'ledger', description: 'How often the finalized Ark transactions not yet committed are hashed into a Merkle root, anchored to the Ark server\'s latest L1 commitment and announced (kind 31342).' },
   { name: 'BACKUP_DIR', kind: 'string', group: 'monitoring', description: 'Where /admin/backup/create writes owner-only backups (default: DATA_DIR/backups).' },
+  { name: 'BACKUP_RETENTION_DAYS', kind: 'integer', default: '30', min: 0, max: 36500, group: 'monitoring', description: 'Backups in BACKUP_DIR older than this many days are deleted after each backup and by `backup prune` (0: no age limit). The newest full backup is always kept.' },
+  { name: 'BACKUP_RETENTION_COUNT', kind: 'integer', default: '100', min: 0, max: 100000, group: 'monitoring', description: 'Backups kept in BACKUP_DIR, newest first; older ones are deleted after each backup and by `backup prune` (0: no count limit). The newest full backup is always kept.' },
 
   // Ledger: assets and reserves
   { name: 'GBTC_ISSUANCE', kind: 'integer', default: '2100000000000000', min: 1, max: 9007199254740991, group: 'ledger', description: 'gBTC units (sats) minted through tapd on first start: the issuer\'s stock, not circulation (gBTC enters circulation only by lifts). Read once; changing it later mints nothing.' },
@@ -203,6 +210,11 @@ export type DaemonMode = 'sim' | 'real';
 export interface DaemonEndpoint {
   /** sim: the in-process simulator; real: the daemon at `address` (then always set). */
   readonly mode: DaemonMode;
+  /**
+   * Simulated only because nothing configured the daemon (no *_MODE, no address), which a
+   * production process refuses (src/config-production.ts); false when *_MODE=sim was set.
+   */
+  readonly simulatedByDefault?: boolean;
   readonly address: string | undefined;
   readonly tlsCert: Secret | undefined;
   readonly macaroon: Secret | undefined;
@@ -212,6 +224,13 @@ export interface DaemonEndpoint {
   /** arkd only: Esplora REST API of its Bitcoin network (ARKD_ESPLORA_URL), without a trailing slash. */
   readonly esploraUrl?: string;
 }
+
+/** Per daemon, the variable that chooses its mode and the address that makes it real. */
+export const DAEMON_VARIABLES = {
+  arkd: { mode: 'ARKD_MODE', address: 'ARKD_URL' },
+  tapd: { mode: 'TAPD_MODE', address: 'TAPD_HOST' },
+  lnd: { mode: 'LND_MODE', address: 'LND_HOST' },
+} as const satisfies Record<string, { mode: VariableName; address: VariableName }>;
 
 export interface DaemonResilience {
   readonly retry: { readonly attempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
@@ -235,6 +254,8 @@ export interface Config {
   readonly logFileMaxFiles: number;
   readonly instanceId: string;
   readonly shutdownTimeoutMs: number;
+  /** How long an API process answers /ready 503 before closing its listener on shutdown. */
+  readonly shutdownDrainMs: number;
   readonly database: DatabaseConfig;
   readonly redis: RedisConfig | undefined;
   readonly jobs: {
@@ -257,6 +278,8 @@ export interface Config {
   readonly nostr: {
     /** Empty: run and use the embedded relay. */
     readonly relays: readonly string[];
+    /** NOSTR_EMBEDDED_RELAY: the embedded relay chosen on purpose (allowed with DATABASE_URL). */
+    readonly embeddedRelayChosen: boolean;
     readonly plainPrivateKey: Secret | undefined;
     readonly encryptedPrivateKey: Secret | undefined;
     readonly encryptionKey: Secret | undefined;
@@ -277,8 +300,12 @@ export interface Config {
     readonly evaluateIntervalMs: number;
     readonly alertWebhookUrl: Secret | undefined;
     readonly inventoryCritical: number;
+    readonly alertResendIntervalMs: number;
+    readonly inventoryAlertGraceMs: number;
   };
   readonly backupDir: string;
+  /** BACKUP_RETENTION_DAYS and BACKUP_RETENTION_COUNT; 0 turns a limit off. */
+  readonly backupRetention: { readonly days: number; readonly count: number };
   readonly inventory: {
     /** ARK_INVENTORY_SECRET_KEY; undefined: generated once and kept encrypted in `settings`. */
     readonly secretKey: Secret | undefined;
@@ -352,6 +379,7 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 const SPECS: ReadonlyMap<string, VariableSpec> = new Map(VARIABLES.map((v: VariableSpec) => [v.name, v]));
+const SPECS_NAMES: ReadonlySet<string> = new Set(SPECS.keys());
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 
@@ -369,8 +397,15 @@ export function redactUrl(raw: string): string {
 class Reader {
   readonly problems: ConfigProblem[] = [];
   readonly #env: Env;
-  constructor(env: Env) {
-    this.#env = env;
+  readonly #origins: ReadonlyMap<string, string>;
+  constructor(aliases: AliasResolution) {
+    this.#env = aliases.env;
+    this.#origins = aliases.origins;
+  }
+
+  /** How the operator wrote a variable: its name, or the guide aliases it came from. */
+  label(name: VariableName): string {
+    return this.#origins.get(name) ?? name;
   }
 
   #spec(name: VariableName): VariableSpec {
@@ -498,7 +533,8 @@ function readDatabase(r: Reader, dataDir: string): DatabaseConfig {
   };
 }
 
-function readDaemons(r: Reader): Config['daemons'] {
+function readDaemons(r: Reader, aliasProblems: readonly ConfigProblem[]): Config['daemons'] {
+  for (const problem of aliasProblems) r.fail(problem.variable, problem.message);
   const resilience: DaemonResilience = {
     retry: {
       attempts: r.integer('DAEMON_RETRY_ATTEMPTS'),
@@ -525,11 +561,14 @@ function readDaemons(r: Reader): Config['daemons'] {
     const hasAddress = r.isSet(addressName);
     const mode = chosen ?? (hasAddress ? 'real' : 'sim');
     if (mode === 'sim' && hasAddress) {
-      r.fail(modeName, `is sim but ${addressName} is set; unset ${addressName} or choose real`);
+      const given = r.label(addressName);
+      const are = given.includes(' and ') ? 'are' : 'is';
+      r.fail(modeName, `is sim but ${given} ${are} set; unset ${given} or choose real`);
     }
     if (mode === 'real' && !hasAddress) r.fail(addressName, `is required when ${modeName} is real`);
     return {
       mode,
+      simulatedByDefault: mode === 'sim' && chosen === undefined,
       address,
       tlsCert: cert ? r.secret(cert) : undefined,
       macaroon: macaroon ? r.secret(macaroon) : undefined,
@@ -568,7 +607,8 @@ function readDaemons(r: Reader): Config['daemons'] {
     ['LND_HOST', lnd.address],
   ] as const) {
     if (value !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(value)) {
-      r.fail(name, `must be host:port (got "${value}")`);
+      const port = name === 'TAPD_HOST' ? 'TAPD_PORT' : 'LND_PORT';
+      r.fail(name, `must be host:port, or a host with ${port} (got "${value}")`);
     }
   }
   return {
@@ -591,6 +631,10 @@ function readNostr(r: Reader): Config['nostr'] {
     }
     if (!ok) r.fail('NOSTR_RELAYS', `each relay must be a ws:// or wss:// URL (got "${relay}")`);
   }
+  const embeddedRelayChosen = r.boolean('NOSTR_EMBEDDED_RELAY');
+  if (embeddedRelayChosen && relays.length > 0) {
+    r.fail('NOSTR_EMBEDDED_RELAY', 'is true but NOSTR_RELAYS is set; unset one of them');
+  }
   const encryptedPrivateKey = r.secret('GATEWAY_NOSTR_PRIVATE_KEY');
   const encryptionKey = r.secret('GATEWAY_ENCRYPTION_KEY');
   if (encryptedPrivateKey && !encryptionKey) {
@@ -598,6 +642,7 @@ function readNostr(r: Reader): Config['nostr'] {
   }
   return {
     relays: [...new Set(relays)],
+    embeddedRelayChosen,
     plainPrivateKey: r.secret('NOSTR_PRIVATE_KEY'),
     encryptedPrivateKey,
     encryptionKey,
@@ -644,7 +689,8 @@ function readInventory(r: Reader): Config['inventory'] {
  * Throws ConfigError listing every problem.
  */
 export function loadConfig(env: Env): Config {
-  const r = new Reader(env);
+  const aliases = resolveDaemonAliases(env);
+  const r = new Reader(aliases);
   const dataDir = resolve(r.string('DATA_DIR') ?? './data');
   const database = readDatabase(r, dataDir);
   const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379');
@@ -663,7 +709,7 @@ export function loadConfig(env: Env): Config {
 
   const config: Config = {
     port: r.integer('PORT'),
-    host: r.string('HOST') ?? '0.0.0.0',
+    host: r.string('HOST') ?? '127.0.0.1',
     dataDir,
     logDir: resolve(r.string('LOG_DIR') ?? './logs'),
     logLevel: r.choice<string>('LOG_LEVEL') ?? 'info',
@@ -671,6 +717,7 @@ export function loadConfig(env: Env): Config {
     logFileMaxFiles: r.integer('LOG_FILE_MAX_FILES'),
     instanceId: r.string('INSTANCE_ID') ?? `${hostname()}-${process.pid}`,
     shutdownTimeoutMs: r.integer('SHUTDOWN_TIMEOUT_MS'),
+    shutdownDrainMs: r.integer('SHUTDOWN_DRAIN_MS'),
     database,
     redis: redisUrl
       ? { url: new Secret(redisUrl.toString()), display: redactUrl(redisUrl.toString()) }
@@ -685,7 +732,7 @@ export function loadConfig(env: Env): Config {
     secretKey,
     adminApiKey: r.secret('ADMIN_API_KEY'),
     adminAuthMaxFailures: r.integer('ADMIN_AUTH_MAX_FAILURES'),
-    daemons: readDaemons(r),
+    daemons: readDaemons(r, [...aliases.problems, ...unknownDaemonVariables(env, SPECS_NAMES)]),
     nostr: readNostr(r),
     metrics: { enabled: r.boolean('ENABLE_METRICS'), port: r.integer('METRICS_PORT') },
     monitoring: {
@@ -696,8 +743,11 @@ export function loadConfig(env: Env): Config {
         r.url('ALERT_WEBHOOK_URL', ['http:', 'https:'], 'http://alertmanager:9093/api/v2/alerts'),
       ),
       inventoryCritical: r.integer('VTXO_INVENTORY_CRITICAL'),
+      alertResendIntervalMs: r.integer('ALERT_RESEND_INTERVAL_MS'),
+      inventoryAlertGraceMs: r.integer('ALERT_INVENTORY_GRACE_MS'),
     },
     backupDir: resolve(r.string('BACKUP_DIR') ?? resolve(dataDir, 'backups')),
+    backupRetention: { days: r.integer('BACKUP_RETENTION_DAYS'), count: r.integer('BACKUP_RETENTION_COUNT') },
     inventory: readInventory(r),
     l1Commitments: { intervalMs: r.integer('L1_COMMITMENT_INTERVAL_MS') },
     ceremony: {

@@ -10,3 +10,16 @@ export class StartupError extends Error {
     this.variable = variable;
   }
 }
+
+/**
+ * A dependency the call needs (the database, Redis) cannot be used right now; the same call may
+ * work once it is back. The HTTP layer answers 503 naming `dependency`.
+ */
+export class DependencyUnavailableError extends Error {
+  readonly dependency: string;
+  constructor(dependency: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DependencyUnavailableError';
+    this.dependency = dependency;
+  }
+}

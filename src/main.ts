@@ -61,6 +61,15 @@ async function run(roles: readonly Role[], command: string): Promise<void> {
       await flushLogger(logger);
       fail([error.message]);
     }
+    // A configuration this process must not start on (production checks): one line each.
+    if (error instanceof ConfigError) {
+      for (const p of error.problems) logger.error({ variable: p.variable }, `${p.variable}: ${p.message}`);
+      await flushLogger(logger);
+      fail(
+        error.problems.map((p) => `${p.variable}: ${p.message}`),
+        2,
+      );
+    }
     logger.fatal({ err: error }, 'start failed');
     await flushLogger(logger);
     throw error;
@@ -74,7 +83,7 @@ async function run(roles: readonly Role[], command: string): Promise<void> {
     }
     stopping = true;
     void gateway
-      .stop(signal)
+      .stop(signal, { drain: signal === 'SIGTERM' || signal === 'SIGINT' })
       .then(async (clean) => {
         await flushLogger(logger);
         process.exit(clean ? 0 : 1);
@@ -251,7 +260,7 @@ const backup = program.command('backup').description('database backups (owner-on
 backup
   .command('create')
   .option('--type <type>', 'full or schema', 'full')
-  .description('back the database up now (SQLite: online; MariaDB: mariadb-dump)')
+  .description('back the database up now (SQLite: online; MariaDB: mariadb-dump), then apply retention')
   .action((options: { type: string }) => {
     if (options.type !== 'full' && options.type !== 'schema') fail(['--type must be full or schema']);
     return backupCommand(async (config) => {
@@ -259,22 +268,75 @@ backup
       const { createBackup } = await import('./operations/backup.ts');
       const database = await openDatabase(config.database, processLogger(config, 'backup'));
       try {
-        return await createBackup(database, config.database, config.backupDir, options.type as BackupType);
+        return await createBackup(database, config.database, config.backupDir, options.type as BackupType, {
+          retention: config.backupRetention,
+        });
       } finally {
         await database.close();
       }
     });
   });
 backup
+  .command('list')
+  .description('the backups in BACKUP_DIR, newest first')
+  .action(() =>
+    backupCommand(async (config) => {
+      const { listBackups } = await import('./operations/backup.ts');
+      return {
+        backup_dir: config.backupDir,
+        retention: config.backupRetention,
+        backups: await listBackups(config.backupDir),
+      };
+    }),
+  );
+const wholeNumber = (name: string) => (value: string) => {
+  if (!/^\d{1,6}$/.test(value)) fail([`${name} must be a whole number (0 turns the limit off)`]);
+  return Number(value);
+};
+backup
+  .command('prune')
+  .option(
+    '--days <days>',
+    'delete backups older than this (default BACKUP_RETENTION_DAYS)',
+    wholeNumber('--days'),
+  )
+  .option(
+    '--count <count>',
+    'keep this many, newest first (default BACKUP_RETENTION_COUNT)',
+    wholeNumber('--count'),
+  )
+  .option('--dry-run', 'only report what would be deleted')
+  .description('apply retention to BACKUP_DIR now; the newest full backup always stays')
+  .action((options: { days?: number; count?: number; dryRun?: boolean }) =>
+    backupCommand(async (config) => {
+      const { pruneBackups } = await import('./operations/backup.ts');
+      const retention = {
+        days: options.days ?? config.backupRetention.days,
+        count: options.count ?? config.backupRetention.count,
+      };
+      return pruneBackups(config.backupDir, retention, { dryRun: options.dryRun === true });
+    }),
+  );
+backup
   .command('restore')
-  .argument('<file>', 'a full backup: *.sqlite (SQLite) or *.sql (MariaDB)')
-  .description('restore into the configured database (SQLite: stop the gateway first)')
-  .action((file: string) =>
+  .argument('<file>', 'a full backup: *.sqlite (SQLite) or *.sql (MariaDB); a path, or a name in BACKUP_DIR')
+  .option('--force', 'restore even while a gateway process is live on the database (restart it right after)')
+  .description('restore into the configured database; refused while a gateway runs on it')
+  .action((file: string, options: { force?: boolean }) =>
     backupCommand(async (config) => {
       const { restoreBackup } = await import('./operations/backup.ts');
-      await restoreBackup(config.database, file);
+      const { describeInstances } = await import('./operations/instance-lease.ts');
+      const result = await restoreBackup(config.database, file, {
+        force: options.force === true,
+        backupDir: config.backupDir,
+      });
+      if (result.live.length > 0) {
+        process.stderr.write(
+          `${NAME}: warning: restored while live: restart now, or they keep serving (and writing) the old data: ${describeInstances(result.live)}\n`,
+        );
+      }
       console.log(
-        `restored ${file} into ${config.database.kind === 'sqlite' ? config.database.file : config.database.display}`,
+        `restored ${result.file} into ${config.database.kind === 'sqlite' ? config.database.file : config.database.display}`,
       );
       return undefined;
     }),

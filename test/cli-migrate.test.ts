@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TABLE_NAMES } from '../src/store/schema.ts';
 import { runCli } from './support/cli.ts';
+import { simulatedProduction } from './support/production-env.ts';
 
 const serverUrl = process.env.DATABASE_URL;
 
@@ -62,11 +63,10 @@ describe.skipIf(!serverUrl)('arkrelay migrate on MariaDB', () => {
     try {
       const target = new URL(url.toString());
       target.pathname = `/${behind}`;
-      const run = runCli(['serve'], {
-        DATABASE_URL: target.toString(),
-        SECRET_KEY: 'k'.repeat(40),
-        PORT: '0',
-      });
+      const run = runCli(
+        ['serve'],
+        simulatedProduction({ DATABASE_URL: target.toString(), SECRET_KEY: 'k'.repeat(40), PORT: '0' }),
+      );
       expect((await run.exited).code).not.toBe(0);
       expect(run.stderr().trim()).toMatch(
         /^arkrelay: DATABASE_URL: database schema of .* migration\(s\) behind; run `arkrelay migrate`$/,

@@ -2,7 +2,16 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VARIABLES } from '../src/config.ts';
-import { DOC_END, DOC_START, renderEnvExample, renderVariableTable } from '../src/config-docs.ts';
+import { GUIDE_DAEMON_VARIABLES, HOST_PORT_ALIASES, REFUSED_VARIABLES } from '../src/config-aliases.ts';
+import {
+  ALIASES_END,
+  ALIASES_START,
+  DOC_END,
+  DOC_START,
+  renderAliasTable,
+  renderEnvExample,
+  renderVariableTable,
+} from '../src/config-docs.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -20,6 +29,21 @@ describe('configuration documents', () => {
     const table = doc.slice(doc.indexOf(DOC_START), doc.indexOf(DOC_END) + DOC_END.length);
     expect(table).toBe(renderVariableTable());
     for (const v of VARIABLES) expect(table).toContain(`| \`${v.name}\` |`);
+  });
+
+  it('docs/configuration.md maps every daemon variable of the original guide (run `npm run docs:config`)', () => {
+    const doc = read('docs/configuration.md');
+    const table = doc.slice(doc.indexOf(ALIASES_START), doc.indexOf(ALIASES_END) + ALIASES_END.length);
+    expect(table).toBe(renderAliasTable());
+    for (const name of GUIDE_DAEMON_VARIABLES) expect(table, name).toContain(`\`${name}\``);
+  });
+
+  it('every daemon variable of the original guide is read, joined into an address, or refused with a reason', () => {
+    const names = new Set<string>(VARIABLES.map((v) => v.name));
+    const aliases = new Set(HOST_PORT_ALIASES.flatMap((a) => [a.host, a.port]));
+    for (const name of GUIDE_DAEMON_VARIABLES) {
+      expect(names.has(name) || aliases.has(name) || REFUSED_VARIABLES.has(name), name).toBe(true);
+    }
   });
 
   it('.env.example documents every variable (run `npm run docs:config`)', () => {

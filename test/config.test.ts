@@ -26,7 +26,10 @@ describe('configuration', () => {
     ]);
     expect(config.nostr.relays).toEqual([]);
     expect(config.autoStart.nostr).toBe(true);
-    expect(config.metrics).toEqual({ enabled: false, port: 8080 });
+    expect(config.metrics).toEqual({ enabled: true, port: 8080 });
+    // The API answers this machine only until HOST says otherwise.
+    expect(config.host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
   });
 
   it.each([['80a'], ['-1'], ['65536'], ['8000.5'], ['0x50']])(
@@ -122,7 +125,96 @@ describe('configuration', () => {
       'TAPD_MODE: must be one of sim, real (got "simulated")',
     ]);
     expect(problemsOf({ ARKD_URL: 'http://a:1', TAPD_HOST: 'tapd', LND_HOST: 'l:1' })).toEqual([
-      'TAPD_HOST: must be host:port (got "tapd")',
+      'TAPD_HOST: must be host:port, or a host with TAPD_PORT (got "tapd")',
+    ]);
+  });
+
+  describe("the original guide's daemon variables", () => {
+    it('ARKD_HOST + ARKD_PORT produce the same configuration as ARKD_URL', () => {
+      const viaUrl = loadConfig({ ARKD_URL: 'http://10.0.0.5:7070' }).daemons.arkd;
+      const viaGuide = loadConfig({ ARKD_HOST: '10.0.0.5', ARKD_PORT: '7070' }).daemons.arkd;
+      expect(viaGuide).toEqual(viaUrl);
+      expect(viaGuide).toMatchObject({ mode: 'real', address: 'http://10.0.0.5:7070' });
+      expect(loadConfig({ ARKD_HOST: 'ark.internal:7070' }).daemons.arkd.address).toBe(
+        'http://ark.internal:7070',
+      );
+      // Both given, saying the same thing: accepted.
+      expect(
+        loadConfig({ ARKD_URL: 'http://10.0.0.5:7070/', ARKD_HOST: '10.0.0.5', ARKD_PORT: '7070' }).daemons
+          .arkd.address,
+      ).toBe('http://10.0.0.5:7070');
+    });
+
+    it('TAPD_PORT and LND_PORT join their host into the host:port ArkRelay reads', () => {
+      const guide = loadConfig({
+        TAPD_HOST: 'tapd.internal',
+        TAPD_PORT: '8089',
+        LND_HOST: '::1',
+        LND_PORT: '10009',
+      }).daemons;
+      const own = loadConfig({ TAPD_HOST: 'tapd.internal:8089', LND_HOST: '[::1]:10009' }).daemons;
+      expect(guide.tapd).toEqual(own.tapd);
+      expect(guide.lnd).toEqual(own.lnd);
+      expect([guide.tapd.address, guide.lnd.address]).toEqual(['tapd.internal:8089', '[::1]:10009']);
+      expect(loadConfig({ LND_HOST: 'lnd:10009', LND_PORT: '10009' }).daemons.lnd.address).toBe('lnd:10009');
+    });
+
+    it('refuses an alias that contradicts its target, or a port without its host', () => {
+      expect(problemsOf({ ARKD_URL: 'http://ark-a:7070', ARKD_HOST: 'ark-b', ARKD_PORT: '7070' })).toEqual([
+        'ARKD_HOST: ARKD_HOST and ARKD_PORT give http://ark-b:7070 but ARKD_URL is http://ark-a:7070; set only one of them',
+      ]);
+      expect(problemsOf({ TAPD_HOST: '127.0.0.1:8089', TAPD_PORT: '10029' })).toEqual([
+        'TAPD_PORT: is 10029 but TAPD_HOST names port 8089; give the port once',
+      ]);
+      expect(problemsOf({ LND_PORT: '10009' })).toEqual([
+        'LND_PORT: is set but LND_HOST is not; set LND_HOST too',
+      ]);
+      expect(problemsOf({ ARKD_HOST: 'ark.internal' })).toEqual([
+        "ARKD_HOST: needs a port: set ARKD_PORT (arkd's REST port, 7070 by default, not its gRPC port) or write host:port",
+      ]);
+      expect(problemsOf({ ARKD_HOST: 'https://ark.internal', ARKD_PORT: '443' })).toEqual([
+        'ARKD_HOST: must be a host name or IP address, optionally with :port (got "https://ark.internal")',
+      ]);
+      expect(problemsOf({ TAPD_HOST: 'tapd', TAPD_PORT: '80a' })).toEqual([
+        'TAPD_PORT: must be a port number from 1 to 65535 (got "80a")',
+      ]);
+    });
+
+    it('names the alias, not the target, when an alias contradicts the mode', () => {
+      expect(problemsOf({ ARKD_MODE: 'sim', ARKD_HOST: 'ark', ARKD_PORT: '7070' })).toEqual([
+        'ARKD_MODE: is sim but ARKD_HOST and ARKD_PORT are set; unset ARKD_HOST and ARKD_PORT or choose real',
+      ]);
+    });
+
+    it('refuses any other daemon variable, naming it', () => {
+      expect(problemsOf({ ARKD_FOO: '1' })).toEqual([
+        'ARKD_FOO: is not a variable ArkRelay reads (it reads ARKD_MODE, ARKD_URL, ARKD_ESPLORA_URL, ARKD_TIMEOUT_MS, ARKD_HOST, ARKD_PORT); fix its name or remove it',
+      ]);
+      const [line] = problemsOf({ LND_MACAROON_PATH: '/x', LND_HOST: 'lnd:10009' });
+      expect(line).toMatch(
+        /^LND_MACAROON_PATH: is not a variable ArkRelay reads \(it reads LND_MODE, LND_HOST, /,
+      );
+      // Blank is unset, as for every variable.
+      expect(() => loadConfig({ TAPD_TYPO: '  ' })).not.toThrow();
+    });
+
+    it('refuses the arkd credentials the REST client cannot use, saying what to do', () => {
+      const [cert] = problemsOf({ ARKD_URL: 'https://ark:7070', ARKD_TLS_CERT: '/etc/arkd/tls.cert' });
+      expect(cert).toMatch(
+        /^ARKD_TLS_CERT: cannot be used: .* set ARKD_URL=https:\/\/…, and unset ARKD_TLS_CERT$/,
+      );
+      expect(cert).not.toContain('/etc/arkd');
+      expect(problemsOf({ ARKD_MACAROON: 'abcd' })[0]).toMatch(
+        /^ARKD_MACAROON: cannot be used: .*takes no macaroon/,
+      );
+    });
+  });
+
+  it('NOSTR_EMBEDDED_RELAY chooses the embedded relay, and contradicts NOSTR_RELAYS', () => {
+    expect(loadConfig({ NOSTR_EMBEDDED_RELAY: 'true' }).nostr.embeddedRelayChosen).toBe(true);
+    expect(loadConfig({}).nostr.embeddedRelayChosen).toBe(false);
+    expect(problemsOf({ NOSTR_EMBEDDED_RELAY: 'true', NOSTR_RELAYS: 'wss://relay.one' })).toEqual([
+      'NOSTR_EMBEDDED_RELAY: is true but NOSTR_RELAYS is set; unset one of them',
     ]);
   });
 

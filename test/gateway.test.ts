@@ -46,6 +46,7 @@ describe('gateway', () => {
       PORT: '0',
       HOST: '127.0.0.1',
       EMBEDDED_RELAY_PORT: '0',
+      METRICS_PORT: '0',
       HEARTBEAT_INTERVAL_MS: '200',
     });
     gateway = await startGateway(config, { roles: ['api'], logger });
@@ -97,6 +98,7 @@ describe('gateway', () => {
       PORT: '0',
       HOST: '127.0.0.1',
       EMBEDDED_RELAY_PORT: '0',
+      METRICS_PORT: '0',
     });
     const running = await startGateway(config, { roles: ['api'], logger, extraTasks: [slow] });
     gateway = running;
@@ -141,6 +143,7 @@ describe('gateway', () => {
         PORT: '0',
         HOST: '127.0.0.1',
         EMBEDDED_RELAY_PORT: '0',
+        METRICS_PORT: '0',
         REDIS_URL: redis.url,
         QUEUE_PREFIX: `t${Date.now()}`,
         ADMIN_API_KEY: 'gateway-test-admin-key-0123456789abcdef',

@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import { backendHealthChecks } from '../src/backends/health.ts';
+import { createBackends } from '../src/backends/index.ts';
+import { BackendError } from '../src/backends/types.ts';
+import { loadConfig } from '../src/config.ts';
+import { DependencyUnavailableError } from '../src/errors.ts';
+import { queueRoutes } from '../src/http/routes/queue.ts';
 import { systemRoutes } from '../src/http/routes/system.ts';
 import { createHttpServer } from '../src/http/server.ts';
+import type { JobQueue } from '../src/jobs/index.ts';
 import { createLogger } from '../src/logging.ts';
-import { HealthRegistry } from '../src/monitoring/health.ts';
+import { PoolTimeoutError } from '../src/store/mysql-pool.ts';
+import { connectionRefused } from './monitoring/support.ts';
+import { LogCapture } from './nostr/support.ts';
+import { tempDir } from './support/cli.ts';
+import { silentLogger } from './support/test-database.ts';
+import { CHECK_TIMEOUT_MS, HealthRegistry } from '../src/monitoring/health.ts';
 import { Readiness } from '../src/monitoring/readiness.ts';
 
 /** A dependency whose availability the test switches, checked through the real registry. */
@@ -98,13 +110,26 @@ describe('health and readiness', () => {
     });
   });
 
-  it('times out a hanging check instead of hanging the probe', async () => {
+  it('answers within a second when checks hang, and a check that bounds itself gives its own reason', async () => {
     const health = new HealthRegistry();
     health.register({ name: 'stuck', critical: true, check: () => new Promise(() => {}) });
+    const given: number[] = [];
+    health.register({
+      name: 'bounded',
+      critical: true,
+      check: (timeoutMs) => {
+        given.push(timeoutMs);
+        return new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('refused after waiting')), timeoutMs),
+        );
+      },
+    });
     const started = Date.now();
     const report = await health.report();
-    expect(Date.now() - started).toBeLessThan(3_000);
-    expect(report.dependencies.stuck).toMatchObject({ status: 'down', error: 'no answer within 2000 ms' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(given).toEqual([CHECK_TIMEOUT_MS]);
+    expect(report.dependencies.stuck).toMatchObject({ status: 'down', error: 'no answer within 900 ms' });
+    expect(report.dependencies.bounded).toMatchObject({ status: 'down', error: 'refused after waiting' });
   });
 
   it('serves GET /, an OpenAPI document of the routes, and stable error codes', async () => {
@@ -119,5 +144,142 @@ describe('health and readiness', () => {
     const missing = await app.inject('/nope');
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toEqual({ error: { code: 'not_found', message: 'no route GET /nope' } });
+  });
+});
+
+describe('simulated daemons in /health', () => {
+  async function withSimulators(production: boolean) {
+    const backends = await createBackends(loadConfig({ DATA_DIR: tempDir() }), { logger: silentLogger });
+    const health = new HealthRegistry({ simulatedDegrades: production });
+    health.register({ name: 'database', critical: true, check: async () => ({}) });
+    for (const check of backendHealthChecks(backends)) health.register(check);
+    const app = await createHttpServer(silentLogger, [
+      systemRoutes({
+        instanceId: 'test-1',
+        roles: ['api'],
+        mode: {},
+        startedAt: new Date(),
+        readiness: new Readiness(),
+        health,
+        readinessChecks: [],
+      }),
+    ]);
+    return { app, backends };
+  }
+
+  it('a production deployment on a simulated daemon is degraded (200), each daemon reported simulated', async () => {
+    const { app, backends } = await withSimulators(true);
+    try {
+      const response = await app.inject('/health');
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({
+        status: 'degraded',
+        dependencies: {
+          database: { status: 'up' },
+          arkd: { status: 'simulated', critical: true, details: { mode: 'sim' } },
+          tapd: { status: 'simulated' },
+          lnd: { status: 'simulated' },
+        },
+      });
+      expect(backends.all().map((b) => b.status().mode)).toEqual(['sim', 'sim', 'sim']);
+    } finally {
+      await backends.close();
+    }
+  });
+
+  it('the embedded default (simulated by design) reports them simulated and stays healthy', async () => {
+    const { app, backends } = await withSimulators(false);
+    try {
+      expect((await app.inject('/health')).json()).toMatchObject({
+        status: 'healthy',
+        dependencies: { arkd: { status: 'simulated' } },
+      });
+    } finally {
+      await backends.close();
+    }
+  });
+});
+
+describe('outages answer 503 naming the dependency', () => {
+  async function failingWith(error: () => unknown) {
+    return createHttpServer(silentLogger, [
+      async (app) => {
+        app.get('/boom', async () => {
+          throw error();
+        });
+      },
+    ]);
+  }
+
+  it.each([
+    ['a refused MariaDB connection', () => connectionRefused(), 'database'],
+    ['an exhausted database pool', () => new PoolTimeoutError(1000, 10), 'database'],
+    ['SQLite still busy', () => Object.assign(new Error('database is locked'), { errcode: 5 }), 'database'],
+    [
+      'Redis unreachable',
+      () => new DependencyUnavailableError('redis', 'redis at x is unreachable'),
+      'redis',
+    ],
+    [
+      'a wrapped database failure',
+      () => new Error('could not read the ledger', { cause: connectionRefused() }),
+      'database',
+    ],
+    ['arkd unreachable', () => new BackendError('arkd', 'unavailable', 'connect ECONNREFUSED'), 'arkd'],
+    ['an open breaker', () => new BackendError('lnd', 'circuit_open', 'breaker open'), 'lnd'],
+  ])('%s → 503 dependency_unavailable', async (_what, error, dependency) => {
+    const app = await failingWith(error);
+    const response = await app.inject('/boom');
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('5');
+    expect(response.json()).toEqual({
+      error: {
+        code: 'dependency_unavailable',
+        message: `${dependency} is unavailable; try again shortly`,
+        dependency,
+      },
+    });
+  });
+
+  it.each([
+    ['a bug', () => new Error('undefined is not a function')],
+    ['a daemon refusing the request', () => new BackendError('arkd', 'rejected', 'ECONNREFUSED in its text')],
+    [
+      'a network error that is no database error',
+      () => Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
+    ],
+  ])('%s stays a 500', async (_what, error) => {
+    const response = await (await failingWith(error)).inject('/boom');
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toEqual({ error: { code: 'internal_error', message: 'internal error' } });
+  });
+
+  it('/queue-status answers 503 naming redis within a second while Redis does not answer', async () => {
+    const queue = {
+      kind: 'bullmq',
+      stats: () => new Promise(() => {}),
+    } as unknown as JobQueue;
+    const app = await createHttpServer(silentLogger, [queueRoutes(queue)]);
+    const started = Date.now();
+    const response = await app.inject('/queue-status');
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ error: { code: 'dependency_unavailable', dependency: 'redis' } });
+  });
+
+  it('logs an outage once per interval with a count, not once per request', async () => {
+    const capture = new LogCapture('info');
+    const app = await createHttpServer(capture.logger, [
+      async (a) => {
+        a.get('/boom', async () => {
+          throw connectionRefused();
+        });
+      },
+    ]);
+    for (let i = 0; i < 20; i++) expect((await app.inject('/boom')).statusCode).toBe(503);
+    const lines = capture.text.split('\n').filter((l) => l.includes('requests needing database'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'warn', dependency: 'database', failures: 1 });
+    expect(capture.text).not.toContain('"stack"');
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../src/config.ts';
+import { prettyLine } from '../src/log-pretty.ts';
 import { createLogger, flushLogger } from '../src/logging.ts';
 import { tempDir } from './support/cli.ts';
 import { waitFor } from './support/wait.ts';
@@ -74,5 +75,22 @@ describe('logging', () => {
     const errors = readFileSync(join(dir, 'arkrelay_errors.log'), 'utf8');
     expect(errors).toContain('something broke');
     expect(errors).not.toContain('filler');
+  });
+
+  it('reads well at a terminal: time, level, component, message, then key=value; a non-JSON line as it is', () => {
+    const line = JSON.stringify({
+      level: 'warn',
+      time: '2026-12-03T21:18:43.160Z',
+      component: 'backends',
+      msg: 'simulated daemon',
+      daemon: 'arkd',
+      reason: 'no URL set',
+      err: { message: 'boom', stack: 'Error: boom\n    at here' },
+    });
+    expect(prettyLine(line, false)).toBe(
+      '21:18:43.160 WARN  [backends] simulated daemon daemon=arkd reason="no URL set"\n  Error: boom\n    at here',
+    );
+    expect(prettyLine(line, true)).toContain('\x1b[33mWARN \x1b[0m');
+    expect(prettyLine('not json', true)).toBe('not json');
   });
 });

@@ -9,6 +9,7 @@ import { startGateway, type Gateway, type Role } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logging.ts';
 import { gbtcReady } from '../../test/ceremony/support.ts';
+import { simulatedProduction } from '../../test/support/production-env.ts';
 import { waitFor } from '../../test/support/wait.ts';
 
 export { addInventory, fund } from '../../test/ceremony/support.ts';
@@ -21,16 +22,18 @@ export interface BenchGateway {
 
 /** Settings every bench uses; `env` adds or overrides. */
 export function benchEnv(dataDir: string, env: Record<string, string> = {}): Record<string, string> {
-  return {
+  // On MariaDB the bench gateway is a production process running the simulators on purpose.
+  return simulatedProduction({
     DATA_DIR: dataDir,
     PORT: '0',
     HOST: '127.0.0.1',
     EMBEDDED_RELAY_PORT: '0',
+    METRICS_PORT: '0',
     LOG_LEVEL: 'silent',
     // The inventory monitor would mint 10 000 VTXOs in the background: benches make their own.
     VTXO_AUTO_START: 'false',
     ...env,
-  };
+  });
 }
 
 export async function startBenchGateway(

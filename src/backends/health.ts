@@ -20,6 +20,7 @@ export function backendHealthChecks(backends: Backends): DependencyCheck[] {
       }
       const status = backend.status();
       return {
+        simulated: status.mode === 'sim',
         details: {
           mode: backend.mode,
           address: status.address,

@@ -2,7 +2,7 @@
 // LND_MODE), and hands the rest of the gateway the three interfaces. The simulators share one
 // world under DATA_DIR/sim; the real clients are built by src/backends/real-clients.ts. A
 // daemon configured as real is never replaced by the simulator, whatever happens to it.
-import type { Config } from '../config.ts';
+import { DAEMON_VARIABLES, type Config } from '../config.ts';
 import type { Logger } from '../logging.ts';
 import type { ArkBackend } from './ark/ark-backend.ts';
 import { ArkSimulator } from './ark/simulator.ts';
@@ -56,6 +56,7 @@ export async function createBackends(config: BackendsConfig, deps: BackendDeps):
   const { arkd, tapd, lnd } = config.daemons;
   const modes = { arkd: arkd.mode, tapd: tapd.mode, lnd: lnd.mode } as const;
   const anySim = Object.values(modes).includes('sim');
+  warnSimulated(config.daemons, deps.logger);
   const world = anySim
     ? new SimWorld({
         dataDir: config.dataDir,
@@ -124,6 +125,22 @@ export async function createBackends(config: BackendsConfig, deps: BackendDeps):
     await Promise.allSettled(made.map((b) => b.close()));
     world?.close();
     throw error;
+  }
+}
+
+// A simulator answers like a daemon but moves no real funds: whoever reads the log must see it.
+function warnSimulated(daemons: Config['daemons'], logger: Logger): void {
+  for (const [daemon, names] of Object.entries(DAEMON_VARIABLES)) {
+    const endpoint = daemons[daemon as keyof typeof DAEMON_VARIABLES];
+    if (endpoint.mode !== 'sim') continue;
+    logger.warn(
+      {
+        daemon,
+        mode: 'sim',
+        because: endpoint.simulatedByDefault ? `${names.address} is unset` : `${names.mode}=sim`,
+      },
+      `simulated daemon: ${daemon} is the in-process simulator, no real ${daemon} (set ${names.address} for the real one)`,
+    );
   }
 }
 

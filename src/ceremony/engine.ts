@@ -456,7 +456,18 @@ export class CeremonyEngine {
     const now = this.#now();
     const settled = await this.#transaction((trx) => settleWithin(this.#settlement, trx, group, from, now));
     if (!settled) return undefined;
-    for (const session of group) this.observer?.intent(session.type, 'settled');
+    for (const session of group) {
+      this.observer?.intent(session.type, 'settled');
+      this.#deps.logger.info(
+        {
+          session: session.sessionId,
+          action: session.actionId,
+          type: session.type,
+          ark_txid: session.tx.arkTxid,
+        },
+        'session settled',
+      );
+    }
     for (const fee of group[0].plan.outputs.filter((o) => o.role === 'fee'))
       this.observer?.feeCollected(fee.assetId, fee.amount);
     return settled;
@@ -531,7 +542,19 @@ export class CeremonyEngine {
         });
       if (group[0].batchId) await this.records.endBatch(trx, group[0].batchId, state, { error });
     });
-    for (const session of ended) this.observer?.intent(session.type, state);
+    for (const session of ended) {
+      this.observer?.intent(session.type, state);
+      this.#deps.logger.info(
+        {
+          session: session.sessionId,
+          action: session.actionId,
+          type: session.type,
+          state,
+          code: reason.code,
+        },
+        `session ${state}: ${reason.message}`,
+      );
+    }
     return ended.length > 0;
   }
 

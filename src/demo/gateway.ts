@@ -38,6 +38,8 @@ export async function startDemoGateway(): Promise<DemoGateway> {
     HOST: '127.0.0.1',
     PORT: '0',
     EMBEDDED_RELAY_PORT: '0',
+    // Next to a gateway already running on this machine: a free port for the exporter too.
+    METRICS_PORT: '0',
     ADMIN_API_KEY: adminKey,
     LOG_LEVEL: 'warn',
     // A small inventory is plenty for a handful of payments and fills in about a second.

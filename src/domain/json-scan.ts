@@ -8,6 +8,15 @@
  * fraction or an exponent, or a key repeated within one object.
  */
 export function rawJsonProblem(text: string): string | undefined {
+  return scan(text, true);
+}
+
+/** A key repeated within one object of `text` (valid JSON), or undefined. */
+export function duplicateJsonKey(text: string): string | undefined {
+  return scan(text, false);
+}
+
+function scan(text: string, integersOnly: boolean): string | undefined {
   // One frame per open container: the keys seen so far (objects) or null (arrays).
   const stack: (Set<string> | null)[] = [];
   let expectKey = false;
@@ -36,7 +45,7 @@ export function rawJsonProblem(text: string): string | undefined {
       expectKey = stack.at(-1) != null;
     } else if (ch === ':') {
       expectKey = false;
-    } else if ((ch === '.' || ch === 'e' || ch === 'E') && i > 0 && /\d/.test(text[i - 1]!)) {
+    } else if (integersOnly && (ch === '.' || ch === 'e' || ch === 'E') && i > 0 && /\d/.test(text[i - 1]!)) {
       // Outside strings a digit is only ever part of a number, so this is a fraction or exponent.
       return 'numbers must be plain integers (no fraction or exponent)';
     }

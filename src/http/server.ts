@@ -12,7 +12,15 @@ import Fastify, {
 import type { Logger } from '../logging.ts';
 import type { Metrics } from '../monitoring/metrics.ts';
 import { NAME, VERSION } from '../version.ts';
-import { HTTP_ERROR, HttpError, type ErrorBody, type HttpErrorCode } from './errors.ts';
+import { FailureLog, FailureLogs } from '../failure-log.ts';
+import {
+  HTTP_ERROR,
+  HttpError,
+  unavailableDependency,
+  type ErrorBody,
+  type HttpErrorCode,
+} from './errors.ts';
+import { refuseNonFiniteNumbers } from './numbers.ts';
 
 export type HttpServer = FastifyInstance<
   Server,
@@ -34,6 +42,16 @@ function codeForStatus(status: number): HttpErrorCode {
 export interface HttpServerOptions {
   /** Request counts and durations per route go here when given. */
   readonly metrics?: Metrics;
+  /** Hides secrets in request URLs before routing, so no log or audit row ever holds them. */
+  readonly redactUrl?: (url: string) => string;
+}
+
+/** The URL a request is routed, validated and logged by, secrets hidden (Fastify's rewriteUrl). */
+function redactedUrl(raw: IncomingMessage & { originalUrl?: string }, redact: (url: string) => string) {
+  const url = redact(raw.url ?? '/');
+  // Fastify keeps the URL as received in originalUrl: that copy must not hold the secret either.
+  raw.originalUrl = url;
+  return url;
 }
 
 export async function createHttpServer(
@@ -41,6 +59,7 @@ export async function createHttpServer(
   routes: readonly RoutePlugin[],
   options: HttpServerOptions = {},
 ): Promise<HttpServer> {
+  const redactUrl = options.redactUrl;
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     // Probes hit /health and /ready every few seconds: per-request lines would drown the log.
@@ -50,7 +69,9 @@ export async function createHttpServer(
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    ...(redactUrl ? { rewriteUrl: (raw: IncomingMessage) => redactedUrl(raw, redactUrl) } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.addHook('preHandler', refuseNonFiniteNumbers);
 
   await app.register(swagger, {
     openapi: {
@@ -66,8 +87,23 @@ export async function createHttpServer(
     },
   });
 
+  // An outage fails every request that needs the dependency: one line per interval, with a count.
+  const outages = new FailureLogs(
+    (dependency) => new FailureLog({ logger: app.log as Logger, what: `requests needing ${dependency}` }),
+  );
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let body: ErrorBody;
+    const dependency = error instanceof HttpError ? undefined : unavailableDependency(error);
+    if (dependency) {
+      outages.get(dependency).failed(error, { dependency, route: request.routeOptions.url });
+      // The dependency's own message may name internal hosts: the log has it, the client does not.
+      const message = `${dependency} is unavailable; try again shortly`;
+      void reply
+        .status(HTTP_ERROR.dependency_unavailable)
+        .header('retry-after', '5')
+        .send({ error: { code: 'dependency_unavailable', message, dependency } } satisfies ErrorBody);
+      return;
+    }
     if (error instanceof HttpError) {
       body = { error: { code: error.code, message: error.message } };
     } else if (error.validation) {

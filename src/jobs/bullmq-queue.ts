@@ -4,6 +4,7 @@
 // scheduler process upserting the same id keeps one schedule).
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { RedisConfig } from '../config.ts';
+import { deadline } from '../deadline.ts';
 import { JobInterruptedError, runAttempt } from './attempt.ts';
 import { errorText } from './job-log.ts';
 import {
@@ -28,7 +29,7 @@ import {
   type WorkerIdentity,
   type WorkerOptions,
 } from './queue.ts';
-import { RedisConnection, withTimeout } from './redis.ts';
+import { RedisConnection } from './redis.ts';
 
 export interface BullmqQueueOptions extends JobQueueDeps {
   readonly redis: RedisConfig;
@@ -89,7 +90,7 @@ export class BullmqQueue implements JobQueue {
   async #call<T>(work: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new Error('job queue is closed');
     await this.#connection.available();
-    return withTimeout(work(), CALL_TIMEOUT_MS, () => this.#connection.unavailable());
+    return deadline(work(), CALL_TIMEOUT_MS, () => this.#connection.unavailable());
   }
 
   #jobOptions(task: AnyTask): JobsOptions {
@@ -136,7 +137,7 @@ export class BullmqQueue implements JobQueue {
       worker.on('error', (error) => this.#reportError(error));
       this.#workers.push(worker);
     }
-    await withTimeout(Promise.all(this.#workers.map((w) => w.waitUntilReady())), CALL_TIMEOUT_MS, () =>
+    await deadline(Promise.all(this.#workers.map((w) => w.waitUntilReady())), CALL_TIMEOUT_MS, () =>
       this.#connection.unavailable(),
     );
   }
@@ -247,8 +248,8 @@ export class BullmqQueue implements JobQueue {
     return stats;
   }
 
-  ping(): Promise<number> {
-    return this.#connection.ping();
+  ping(timeoutMs?: number): Promise<number> {
+    return this.#connection.ping(timeoutMs);
   }
 
   async stopWorkers(options: { readonly timeoutMs?: number } = {}): Promise<void> {
@@ -292,7 +293,7 @@ export class BullmqQueue implements JobQueue {
     if (this.#closed) return;
     this.#closed = true;
     await this.stopWorkers({ timeoutMs: (options.drain ?? true) ? options.timeoutMs : 0 });
-    await withTimeout(
+    await deadline(
       Promise.allSettled([...this.#queues.values()].map((q) => q.close())),
       ABORT_GRACE_MS,
       () => new Error('timeout'),

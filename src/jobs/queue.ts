@@ -126,7 +126,7 @@ export interface JobQueue {
   schedules(): Promise<ScheduleInfo[]>;
   stats(): Promise<Record<QueueName, QueueCounts>>;
   /** Latency of the backing store in ms; rejects within about a second when it is unreachable. */
-  ping(): Promise<number>;
+  ping(timeoutMs?: number): Promise<number>;
   close(options?: CloseOptions): Promise<void>;
 }
 

@@ -2,7 +2,8 @@
 // config.redis.display (password hidden); the URL itself is revealed only to ioredis.
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../config.ts';
-import { StartupError } from '../errors.ts';
+import { deadline } from '../deadline.ts';
+import { DependencyUnavailableError, StartupError } from '../errors.ts';
 import type { Logger } from '../logging.ts';
 
 export const PING_TIMEOUT_MS = 1000;
@@ -16,15 +17,6 @@ function reason(error: unknown): string {
   // ioredis's words for "a command was refused because the socket is down".
   if (/enableOfflineQueue|Connection is closed/.test(message)) return 'not connected';
   return message.length > 120 ? `${message.slice(0, 119)}…` : message;
-}
-
-export function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  work.catch(() => undefined);
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** One 'ready' listener per client however many callers wait (a burst of enqueues at start). */
@@ -121,15 +113,20 @@ export class RedisConnection {
   }
 
   unavailable(): Error {
-    return new Error(`redis at ${this.display} is unreachable (${this.#lastError})`);
+    return new DependencyUnavailableError(
+      'redis',
+      `redis at ${this.display} is unreachable (${this.#lastError})`,
+    );
   }
 
   /** Round trip in ms; rejects within `timeoutMs` when Redis does not answer. */
   async ping(timeoutMs = PING_TIMEOUT_MS): Promise<number> {
     const started = performance.now();
+    // Lost and waiting to retry (every 500 ms at most): the outage is known, say so at once.
+    if (this.#probe.status === 'reconnecting') throw this.unavailable();
     if (!(await whenReady(this.#probe, timeoutMs))) throw this.unavailable();
     const left = Math.max(1, timeoutMs - (performance.now() - started));
-    await withTimeout(this.#probe.ping(), left, () => new Error(`no answer within ${timeoutMs} ms`)).catch(
+    await deadline(this.#probe.ping(), left, () => new Error(`no answer within ${timeoutMs} ms`)).catch(
       (error: unknown) => {
         this.#lastError = reason(error);
         throw this.unavailable();
@@ -143,7 +140,7 @@ export class RedisConnection {
     this.#probe.disconnect();
     // quit() lets replies still due arrive; bounded, in case Redis stops answering meanwhile.
     if (this.client.status === 'ready') {
-      await withTimeout(this.client.quit(), 2000, () => new Error('quit timed out')).catch(() => undefined);
+      await deadline(this.client.quit(), 2000, () => new Error('quit timed out')).catch(() => undefined);
     }
     // BullMQ quits the derived ones it could; any left are waiting on a Redis that is gone.
     for (const client of [this.client, ...this.#derived]) client.disconnect();
@@ -167,7 +164,7 @@ export async function connectRedis(config: RedisConfig, timeoutMs = STARTUP_TIME
     lastError = error;
   });
   try {
-    await withTimeout(
+    await deadline(
       client.connect().then(() => client.ping()),
       timeoutMs,
       () => new Error(`no answer within ${timeoutMs} ms`),

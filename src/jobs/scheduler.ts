@@ -3,8 +3,8 @@
 // longer listed are removed, so a dropped job does not repeat forever in Redis. The check is
 // repeated now and then, so a flushed Redis gets its schedules back without a restart.
 import type { Config } from '../config.ts';
+import { FailureLog } from '../failure-log.ts';
 import type { Logger } from '../logging.ts';
-import { errorText } from './job-log.ts';
 import type { JobQueue } from './queue.ts';
 import { HEARTBEAT_TASK } from './tasks/heartbeat.ts';
 
@@ -46,10 +46,13 @@ export async function startScheduler(
   const jobs = repeatingJobs(config, options.jobs);
   await reconcileSchedules(queue, jobs);
   logger.info({ jobs: jobs.map((j) => `${j.task} every ${j.everyMs} ms`) }, 'scheduler started');
+  // Through a Redis outage every check fails: one line a minute with a count, one when it works.
+  const failures = new FailureLog({ logger, what: 'checking the schedules' });
   const timer = setInterval(() => {
-    reconcileSchedules(queue, jobs).catch((error: unknown) => {
-      logger.warn({ error: errorText(error) }, 'scheduler could not check the schedules; will try again');
-    });
+    reconcileSchedules(queue, jobs).then(
+      () => failures.succeeded(),
+      (error: unknown) => failures.failed(error),
+    );
   }, options.reconcileEveryMs ?? RECONCILE_EVERY_MS).unref();
   return {
     jobs,

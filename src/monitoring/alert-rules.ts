@@ -1,7 +1,11 @@
 // The alert rules: the guide's (CPU, memory, disk, service down, job failure rate, VTXO
 // inventory) and ArkRelay's own (relay down, breaker open, gBTC reserve, ceremony failures).
-// Each rule measures one number; the engine (alerts.ts) decides pending/firing/resolved.
+// Each rule measures one number, and names what breaches it (which dependency, which asset);
+// the engine (alerts.ts) decides pending/firing/resolved. Rules that read the database are
+// skipped while it is down; the others (service_down among them) are judged from memory.
 import { sql } from 'kysely';
+import { MONITOR_STATE_SETTING, type MonitorState } from '../ledger/inventory-monitor.ts';
+import { readSetting } from '../ledger/settings.ts';
 import type { Database } from '../store/database.ts';
 import type { HealthReport } from './health.ts';
 import type { SystemSample } from './system-sampler.ts';
@@ -15,10 +19,23 @@ export interface AlertContext {
   readonly now: number;
 }
 
+/** A value and what breaches the threshold (dependency or asset names), for the alert's labels. */
+export interface Measurement {
+  readonly value: number;
+  readonly subjects: readonly string[];
+}
+
 export interface AlertRule {
   readonly name: string;
   readonly summary: string;
   readonly severity: Severity;
+  /**
+   * What the rule names when it fires: the label (`dependency`, `asset`) each firing alert
+   * carries, and the subjects when they are always the same (`fixed`).
+   */
+  readonly subject?: { readonly label: string; readonly fixed?: readonly string[] };
+  /** Measured from the database: not judged while the database is down. */
+  readonly needsDatabase?: boolean;
   /** The rule is breached when the value is above (or below) the threshold… */
   readonly comparison: 'above' | 'below';
   readonly threshold: number;
@@ -26,17 +43,83 @@ export interface AlertRule {
   readonly forMs: number;
   readonly unit: string;
   /** undefined: no data (nothing to judge yet); the rule keeps its state. */
-  measure(ctx: AlertContext): Promise<number | undefined>;
+  measure(ctx: AlertContext): Promise<number | Measurement | undefined>;
 }
 
 export interface AlertThresholds {
   readonly inventoryCritical: number;
+  /**
+   * A fresh deploy's grace: an asset registered less than this long ago, whose inventory has
+   * never held `inventoryCritical` VTXOs, is not judged while the inventory monitor runs (it is
+   * making them). Default 0: no grace.
+   */
+  readonly inventoryGraceMs?: number;
+  /** VTXO_AUTO_START: whether the monitor runs while no operator has toggled it. */
+  readonly inventoryMonitorAutoStart?: boolean;
 }
 
 const MINUTE = 60_000;
 const RATE_WINDOW_MS = 15 * MINUTE;
 
 const dependencies = (ctx: AlertContext) => Object.entries(ctx.health?.dependencies ?? {});
+
+/** The dependencies of the health report that match, counted and named. */
+function matching(
+  ctx: AlertContext,
+  match: (name: string, d: HealthReport['dependencies'][string]) => boolean,
+): Measurement | undefined {
+  if (!ctx.health) return undefined;
+  const subjects = dependencies(ctx)
+    .filter(([name, d]) => match(name, d))
+    .map(([name]) => name);
+  return { value: subjects.length, subjects };
+}
+
+/**
+ * The smallest count of available VTXOs among enabled assets, and the assets below `critical`.
+ * An asset still in its first fill (see AlertThresholds.inventoryGraceMs) is left out.
+ */
+async function lowestInventory(ctx: AlertContext, t: AlertThresholds): Promise<Measurement | undefined> {
+  const db = ctx.database.db;
+  const assets = await db
+    .selectFrom('assets')
+    .select(['asset_id', 'created_at'])
+    .where('enabled', '=', 1)
+    .execute();
+  if (assets.length === 0) return undefined;
+  const counts = await db
+    .selectFrom('vtxos')
+    .select([
+      'asset_id',
+      sql<number>`sum(case when status = 'available' then 1 else 0 end)`.as('available'),
+      sql<number>`count(*)`.as('made'),
+    ])
+    .groupBy('asset_id')
+    .execute();
+  const byAsset = new Map(
+    counts.map((c) => [c.asset_id, { available: Number(c.available), made: Number(c.made) }]),
+  );
+  const graceMs = t.inventoryGraceMs ?? 0;
+  let monitorRunning: boolean | undefined;
+  const judged: { asset: string; available: number }[] = [];
+  for (const a of assets) {
+    const n = byAsset.get(a.asset_id) ?? { available: 0, made: 0 };
+    const young = ctx.now - Number(a.created_at) < graceMs;
+    if (young && n.made < t.inventoryCritical) {
+      monitorRunning ??=
+        (await readSetting<MonitorState>(ctx.database, MONITOR_STATE_SETTING))?.running ??
+        t.inventoryMonitorAutoStart ??
+        true;
+      if (monitorRunning) continue;
+    }
+    judged.push({ asset: a.asset_id, available: n.available });
+  }
+  if (judged.length === 0) return undefined;
+  return {
+    value: Math.min(...judged.map((j) => j.available)),
+    subjects: judged.filter((j) => j.available < t.inventoryCritical).map((j) => j.asset),
+  };
+}
 
 /** Failed share (percent) of finished things, or undefined below `minimum` finished. */
 function failureRate(failed: number, total: number, minimum: number): number | undefined {
@@ -83,10 +166,8 @@ export function alertRules(thresholds: AlertThresholds): AlertRule[] {
       threshold: 0,
       forMs: 0,
       unit: 'dependencies',
-      measure: async (ctx) =>
-        ctx.health
-          ? dependencies(ctx).filter(([, d]) => d.critical && d.status === 'down').length
-          : undefined,
+      subject: { label: 'dependency' },
+      measure: async (ctx) => matching(ctx, (_, d) => d.critical && d.status === 'down'),
     },
     {
       name: 'job_failure_rate',
@@ -96,6 +177,7 @@ export function alertRules(thresholds: AlertThresholds): AlertRule[] {
       threshold: 10,
       forMs: 0,
       unit: '%',
+      needsDatabase: true,
       async measure(ctx) {
         const row = await ctx.database.db
           .selectFrom('job_logs')
@@ -117,22 +199,9 @@ export function alertRules(thresholds: AlertThresholds): AlertRule[] {
       threshold: thresholds.inventoryCritical,
       forMs: 0,
       unit: 'VTXOs',
-      async measure(ctx) {
-        const assets = await ctx.database.db
-          .selectFrom('assets')
-          .select('asset_id')
-          .where('enabled', '=', 1)
-          .execute();
-        if (assets.length === 0) return undefined;
-        const counts = await ctx.database.db
-          .selectFrom('vtxos')
-          .select(['asset_id', sql<number>`count(*)`.as('n')])
-          .where('status', '=', 'available')
-          .groupBy('asset_id')
-          .execute();
-        const byAsset = new Map(counts.map((c) => [c.asset_id, Number(c.n)]));
-        return Math.min(...assets.map((a) => byAsset.get(a.asset_id) ?? 0));
-      },
+      subject: { label: 'asset' },
+      needsDatabase: true,
+      measure: (ctx) => lowestInventory(ctx, thresholds),
     },
     {
       name: 'relay_down',
@@ -142,10 +211,8 @@ export function alertRules(thresholds: AlertThresholds): AlertRule[] {
       threshold: 0,
       forMs: 2 * MINUTE,
       unit: 'relays',
-      measure: async (ctx) =>
-        ctx.health
-          ? dependencies(ctx).filter(([name, d]) => name.startsWith('relay') && d.status === 'down').length
-          : undefined,
+      subject: { label: 'dependency' },
+      measure: async (ctx) => matching(ctx, (name, d) => name.startsWith('relay') && d.status === 'down'),
     },
     {
       name: 'breaker_open',
@@ -155,8 +222,8 @@ export function alertRules(thresholds: AlertThresholds): AlertRule[] {
       threshold: 0,
       forMs: 0,
       unit: 'breakers',
-      measure: async (ctx) =>
-        ctx.health ? dependencies(ctx).filter(([, d]) => d.details?.breaker === 'open').length : undefined,
+      subject: { label: 'dependency' },
+      measure: async (ctx) => matching(ctx, (_, d) => d.details?.breaker === 'open'),
     },
     {
       name: 'gbtc_reserve_below_100',
@@ -166,6 +233,8 @@ export function alertRules(thresholds: AlertThresholds): AlertRule[] {
       threshold: 100,
       forMs: 0,
       unit: '%',
+      subject: { label: 'asset', fixed: ['gBTC'] },
+      needsDatabase: true,
       async measure(ctx) {
         const row = await ctx.database.db
           .selectFrom('asset_reserves')
@@ -185,6 +254,7 @@ export function alertRules(thresholds: AlertThresholds): AlertRule[] {
       threshold: 20,
       forMs: 0,
       unit: '%',
+      needsDatabase: true,
       async measure(ctx) {
         const row = await ctx.database.db
           .selectFrom('signing_sessions')

@@ -12,7 +12,9 @@ import type { HealthRegistry } from './health.ts';
 import { Metrics } from './metrics.ts';
 import { startMetricsServer, type MetricsServer } from './metrics-server.ts';
 import { MonitoringService } from './monitoring-service.ts';
+import type { ProbeDeps } from './probes.ts';
 import { SystemSampler } from './system-sampler.ts';
+import { VERSION } from '../version.ts';
 
 export interface Monitoring {
   readonly metrics: Metrics;
@@ -33,7 +35,14 @@ export interface MonitoringDeps {
   readonly role: string;
   /** Judge alert rules here (API processes, which see every dependency the rules read). */
   readonly evaluateAlerts: boolean;
+  /** /health and /ready of this process, also answered on METRICS_PORT. */
+  readonly probes: ProbeDeps;
+  /** The process has an API port: without one, METRICS_PORT is its only probe, even with metrics off. */
+  readonly servesApi: boolean;
 }
+
+/** Cluster-wide gauges come from the scheduler role only, so that sum() over targets is right. */
+const exportsClusterMetrics = (role: string) => role.split('+').includes('scheduler');
 
 export async function createMonitoring(deps: MonitoringDeps): Promise<Monitoring> {
   const { config, database, logger } = deps;
@@ -41,10 +50,15 @@ export async function createMonitoring(deps: MonitoringDeps): Promise<Monitoring
   const sampler = new SystemSampler(config.dataDir);
   const alerts = new AlertEngine({
     database,
-    rules: alertRules({ inventoryCritical: m.inventoryCritical }),
+    rules: alertRules({
+      inventoryCritical: m.inventoryCritical,
+      inventoryGraceMs: m.inventoryAlertGraceMs,
+      inventoryMonitorAutoStart: config.autoStart.vtxo,
+    }),
     logger: logger.child({ component: 'alerts' }),
     instanceId: config.instanceId,
     ...(m.alertWebhookUrl ? { webhookUrl: m.alertWebhookUrl.reveal() } : {}),
+    resendIntervalMs: m.alertResendIntervalMs,
   });
   const service = new MonitoringService({
     database,
@@ -59,17 +73,18 @@ export async function createMonitoring(deps: MonitoringDeps): Promise<Monitoring
     evaluateAlerts: deps.evaluateAlerts,
   });
   const cache = createCache(config.redis, config.jobs.prefix);
-  const metrics = new Metrics({ instance: config.instanceId });
+  const metrics = new Metrics({
+    cluster: exportsClusterMetrics(deps.role),
+    version: VERSION,
+    roles: deps.role,
+    logger: logger.child({ component: 'metrics' }),
+  });
   metrics.sources.system = () => sampler.last;
   metrics.sources.queues = async () =>
     (await deps.queue.stats()) as unknown as Record<string, Record<string, number>>;
   metrics.sources.health = () => service.lastHealth;
-  metrics.sources.alerts = async () =>
-    (await alerts.statuses()).map((s) => ({
-      rule: s.rule,
-      severity: s.severity,
-      firing: s.state === 'firing',
-    }));
+  // Only the processes that judge the rules know their state without reading the database.
+  if (deps.evaluateAlerts) metrics.sources.alerts = () => alerts.known();
   metrics.sources.vtxos = async () =>
     (
       await database.db
@@ -102,9 +117,15 @@ export async function createMonitoring(deps: MonitoringDeps): Promise<Monitoring
       await cache.close();
     },
   };
-  if (config.metrics.enabled) {
+  if (config.metrics.enabled || !deps.servesApi) {
     try {
-      monitoring.exporter = await startMetricsServer(metrics, m.metricsHost, config.metrics.port, logger);
+      monitoring.exporter = await startMetricsServer({
+        metrics: config.metrics.enabled ? metrics : undefined,
+        probes: deps.probes,
+        host: m.metricsHost,
+        port: config.metrics.port,
+        logger,
+      });
     } catch (error) {
       await cache.close();
       sampler.stop();

@@ -1,7 +1,18 @@
-// Every Prometheus family ArkRelay exports, defined once. Services increment the counters and
-// histograms they own; gauges that mirror state (queues, dependencies, ledger rows) are filled
-// on scrape from the sources registered here, so a scrape always shows the present.
+// Every Prometheus family ArkRelay exports, defined once, by Prometheus's conventions: counters
+// end in `_total`, durations are seconds, shares are 0–1 ratios, and no series carries an
+// `instance` label (Prometheus adds the scraped target's). Services increment the counters and
+// histograms they own; gauges that mirror state are filled on scrape from the sources
+// registered here, so a scrape always shows the present.
+//
+// Two kinds of gauges: per-process (this process's view: system, dependencies, relays, alerts)
+// and cluster-wide (read from the shared database or queue: sessions, VTXOs, reserves, queue
+// jobs). Cluster-wide ones are exported only by processes that run the scheduler role, so that
+// `sum()` over the targets is right (with several schedulers, aggregate them with `max()`).
+// docs/operator-guide.md documents every family; a test checks it against a live scrape.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { deadline } from '../deadline.ts';
+import type { Logger } from '../logging.ts';
+import { FailureLogs, FailureLog } from '../failure-log.ts';
 import type { HealthReport } from './health.ts';
 import type { SystemSample } from './system-sampler.ts';
 
@@ -12,7 +23,7 @@ export interface MetricSources {
   system?: () => SystemSample | undefined;
   queues?: () => Promise<Record<string, Record<string, number>>>;
   health?: () => HealthReport | undefined;
-  alerts?: () => Promise<readonly { rule: string; severity: string; firing: boolean }[]>;
+  alerts?: () => readonly { rule: string; severity: string; firing: boolean }[];
   vtxos?: () => Promise<readonly { status: string; asset: string; count: number }[]>;
   sessions?: () => Promise<readonly { state: string; count: number }[]>;
   /** Newest reserve reading per relay-issued asset (asset_reserves). */
@@ -28,7 +39,19 @@ export interface RelayCounters {
   readonly reconnects: number;
 }
 
+export interface MetricsOptions {
+  /** Export the cluster-wide gauges (the scheduler role does). */
+  readonly cluster: boolean;
+  /** `arkrelay_info` labels. */
+  readonly version?: string;
+  readonly roles?: string;
+  /** Where a source that fails during scrapes is reported (once per minute). */
+  readonly logger?: Logger;
+}
+
 const BREAKER_STATES = ['closed', 'half_open', 'open'] as const;
+/** A scrape must answer even when the database hangs: a source gets this long. */
+const SOURCE_DEADLINE_MS = 2_000;
 
 export class Metrics {
   readonly registry = new Registry();
@@ -45,27 +68,46 @@ export class Metrics {
   readonly httpSeconds: Histogram<'method' | 'route'>;
   readonly daemonCallSeconds: Histogram<'daemon' | 'method' | 'outcome'>;
 
-  constructor(labels: Record<string, string> = {}) {
+  constructor(options: MetricsOptions = { cluster: true }) {
     const registry = this.registry;
-    registry.setDefaultLabels(labels);
     collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
     const sources = this.sources;
-    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-      new Counter<L>({ name: METRIC_PREFIX + name, help, labelNames, registers: [registry] });
+    const logger = options.logger;
+    const failures = logger
+      ? new FailureLogs((family) => new FailureLog({ logger, what: `metrics source of ${family}` }))
+      : undefined;
+    /** A source that fails or hangs leaves its family empty for this scrape; the rest still answers. */
+    const read = async <T>(
+      family: string,
+      source: (() => Promise<T>) | undefined,
+    ): Promise<T | undefined> => {
+      if (!source) return undefined;
+      try {
+        const value = await deadline(source(), SOURCE_DEADLINE_MS);
+        failures?.get(family).succeeded();
+        return value;
+      } catch (error) {
+        failures?.get(family).failed(error, { family });
+        return undefined;
+      }
+    };
+    const name = (n: string) => METRIC_PREFIX + n;
+    const counter = <L extends string>(n: string, help: string, labelNames: readonly L[]) =>
+      new Counter<L>({ name: name(n), help, labelNames, registers: [registry] });
     const histogram = <L extends string>(
-      name: string,
+      n: string,
       help: string,
       labelNames: readonly L[],
       buckets: number[],
-    ) => new Histogram<L>({ name: METRIC_PREFIX + name, help, labelNames, buckets, registers: [registry] });
+    ) => new Histogram<L>({ name: name(n), help, labelNames, buckets, registers: [registry] });
     const gauge = <L extends string>(
-      name: string,
+      n: string,
       help: string,
       labelNames: readonly L[],
       collect: (g: Gauge<L>) => Promise<void> | void,
     ) =>
       new Gauge<L>({
-        name: METRIC_PREFIX + name,
+        name: name(n),
         help,
         labelNames,
         registers: [registry],
@@ -74,7 +116,29 @@ export class Metrics {
           await collect(this);
         },
       });
+    /** A counter kept by someone else (relay connections): its running total, read on scrape. */
+    const mirroredCounter = <L extends string>(
+      n: string,
+      help: string,
+      labelNames: readonly L[],
+      collect: (set: (labels: Record<L, string>, value: number) => void) => void,
+    ) =>
+      new Counter<L>({
+        name: name(n),
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          collect((labels, value) => this.inc(labels, value));
+        },
+      });
 
+    gauge('info', 'Always 1: the version and roles of this process', ['version', 'roles'], (g) =>
+      g.set({ version: options.version ?? 'unknown', roles: options.roles ?? 'unknown' }, 1),
+    );
+
+    // Business (per process: what this process handled)
     this.intents = counter('intents_total', 'Intents received, by type and outcome', ['type', 'outcome']);
     this.ceremonyStepSeconds = histogram(
       'ceremony_step_seconds',
@@ -100,73 +164,80 @@ export class Metrics {
     );
     this.daemonCallSeconds = histogram(
       'daemon_call_seconds',
-      'Calls to arkd, tapd and lnd',
+      'Calls to arkd, tapd and lnd, retries included',
       ['daemon', 'method', 'outcome'],
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     );
 
-    gauge('sessions', 'Signing sessions by state', ['state'], async (g) => {
-      for (const row of (await sources.sessions?.()) ?? []) g.set({ state: row.state }, row.count);
-    });
-    gauge('vtxos', 'VTXOs by status and asset', ['status', 'asset'], async (g) => {
-      for (const row of (await sources.vtxos?.()) ?? [])
-        g.set({ status: row.status, asset: row.asset }, row.count);
-    });
-    gauge(
-      'reserve_ratio_ppm',
-      'Newest reserve reading: BTC held / supply, parts per million',
-      ['asset'],
-      async (g) => {
-        for (const row of (await sources.reserves?.().catch(() => undefined)) ?? [])
-          g.set({ asset: row.asset }, row.ratioPpm);
-      },
-    );
+    // Cluster-wide: one exporter (the scheduler role) reads them from the shared stores.
+    if (options.cluster) {
+      gauge('sessions', 'Signing sessions by state (cluster-wide)', ['state'], async (g) => {
+        for (const row of (await read('sessions', sources.sessions)) ?? [])
+          g.set({ state: row.state }, row.count);
+      });
+      gauge('vtxos', 'VTXOs by status and asset (cluster-wide)', ['status', 'asset'], async (g) => {
+        for (const row of (await read('vtxos', sources.vtxos)) ?? [])
+          g.set({ status: row.status, asset: row.asset }, row.count);
+      });
+      gauge(
+        'reserve_ratio',
+        'Newest reserve reading: BTC held / supply (1 = fully reserved; cluster-wide)',
+        ['asset'],
+        async (g) => {
+          for (const row of (await read('reserve_ratio', sources.reserves)) ?? [])
+            g.set({ asset: row.asset }, row.ratioPpm / 1_000_000);
+        },
+      );
+      gauge('queue_jobs', 'Jobs per queue and state (cluster-wide)', ['queue', 'state'], async (g) => {
+        for (const [queue, counts] of Object.entries((await read('queue_jobs', sources.queues)) ?? {})) {
+          for (const [state, value] of Object.entries(counts)) g.set({ queue, state }, value);
+        }
+      });
+    }
 
-    const system = (name: string, help: string, pick: (s: SystemSample) => number | null) =>
-      gauge(name, help, [], (g) => {
+    // System (the machine this process runs on)
+    const system = (n: string, help: string, pick: (s: SystemSample) => number | null) =>
+      gauge(n, help, [], (g) => {
         const sample = sources.system?.();
         const value = sample ? pick(sample) : null;
         if (value !== null) g.set(value);
       });
-    system('system_cpu_percent', 'Busy share of all CPU cores, 0-100', (s) => s.cpuPercent);
-    system('system_memory_percent', 'Used share of the machine memory, 0-100', (s) => s.memoryPercent);
-    system(
-      'system_disk_used_percent',
-      'Used share of the filesystem holding DATA_DIR, 0-100',
-      (s) => s.diskPercent,
+    const ratio = (percent: number | null) => (percent === null ? null : percent / 100);
+    system('system_cpu_busy_ratio', 'Busy share of all CPU cores, 0-1', (s) => ratio(s.cpuPercent));
+    system('system_memory_used_ratio', 'Used share of the machine memory, 0-1', (s) =>
+      ratio(s.memoryPercent),
+    );
+    system('system_disk_used_ratio', 'Used share of the filesystem holding DATA_DIR, 0-1', (s) =>
+      ratio(s.diskPercent),
     );
     system('system_disk_free_bytes', 'Free bytes on the filesystem holding DATA_DIR', (s) => s.diskFreeBytes);
-    system(
-      'event_loop_lag_ms',
-      'p99 event loop delay over the last sample interval',
-      (s) => s.eventLoopLagMs,
-    );
 
-    gauge('queue_jobs', 'Jobs per queue and state', ['queue', 'state'], async (g) => {
-      const stats = (await sources.queues?.().catch(() => undefined)) ?? {};
-      for (const [queue, counts] of Object.entries(stats)) {
-        for (const [state, value] of Object.entries(counts)) g.set({ queue, state }, value);
-      }
-    });
-
+    // Dependencies and daemons, as this process's last health check saw them
     gauge(
       'dependency_up',
-      'Whether a dependency answered its last health check (1) or not (0)',
+      'Whether a dependency answered its last health check (1) or not (0); a simulator answers',
       ['dependency', 'critical'],
       (g) => {
-        const report = sources.health?.();
-        for (const [name, dep] of Object.entries(report?.dependencies ?? {})) {
-          g.set({ dependency: name, critical: String(dep.critical) }, dep.status === 'up' ? 1 : 0);
-        }
+        for (const [dependency, dep] of Object.entries(sources.health?.()?.dependencies ?? {}))
+          g.set({ dependency, critical: String(dep.critical) }, dep.status === 'down' ? 0 : 1);
       },
     );
     gauge(
-      'dependency_latency_ms',
+      'dependency_simulated',
+      'Whether a dependency is an in-process simulator (1) or real (0)',
+      ['dependency'],
+      (g) => {
+        for (const [dependency, dep] of Object.entries(sources.health?.()?.dependencies ?? {}))
+          g.set({ dependency }, dep.status === 'simulated' ? 1 : 0);
+      },
+    );
+    gauge(
+      'dependency_latency_seconds',
       'Latency of the last health check of a dependency',
       ['dependency'],
       (g) => {
-        for (const [name, dep] of Object.entries(sources.health?.()?.dependencies ?? {}))
-          g.set({ dependency: name }, dep.latency_ms);
+        for (const [dependency, dep] of Object.entries(sources.health?.()?.dependencies ?? {}))
+          g.set({ dependency }, dep.latency_ms / 1000);
       },
     );
     gauge(
@@ -174,36 +245,42 @@ export class Metrics {
       'Circuit breaker of each daemon: 1 for its current state',
       ['daemon', 'state'],
       (g) => {
-        for (const [name, dep] of Object.entries(sources.health?.()?.dependencies ?? {})) {
+        for (const [daemon, dep] of Object.entries(sources.health?.()?.dependencies ?? {})) {
           const breaker = dep.details?.breaker;
           if (typeof breaker !== 'string') continue;
-          for (const state of BREAKER_STATES) g.set({ daemon: name, state }, breaker === state ? 1 : 0);
+          for (const state of BREAKER_STATES) g.set({ daemon, state }, breaker === state ? 1 : 0);
         }
       },
     );
 
-    gauge('alerts_firing', 'Alert rules currently firing (1) or not (0)', ['rule', 'severity'], async (g) => {
-      for (const alert of (await sources.alerts?.().catch(() => undefined)) ?? []) {
-        g.set({ rule: alert.rule, severity: alert.severity }, alert.firing ? 1 : 0);
-      }
-    });
+    // Alerts, as judged by this (API) process
+    gauge(
+      'alerts_firing',
+      'Alert rules firing (1) or not (0), as this process judges them',
+      ['rule', 'severity'],
+      (g) => {
+        for (const alert of sources.alerts?.() ?? [])
+          g.set({ rule: alert.rule, severity: alert.severity }, alert.firing ? 1 : 0);
+      },
+    );
 
+    // Relays (the connections of this API process)
     gauge('relay_connected', 'Whether the relay connection is open (1) or not (0)', ['relay'], (g) => {
       for (const r of sources.relays?.() ?? []) g.set({ relay: r.relay }, r.connected ? 1 : 0);
     });
-    gauge(
-      'relay_events',
-      'Events received (in) and published (out) per relay since start',
+    mirroredCounter(
+      'relay_events_total',
+      'Events received (in) and published (out) per relay since the connection was made',
       ['relay', 'direction'],
-      (g) => {
+      (set) => {
         for (const r of sources.relays?.() ?? []) {
-          g.set({ relay: r.relay, direction: 'in' }, r.eventsIn);
-          g.set({ relay: r.relay, direction: 'out' }, r.eventsOut);
+          set({ relay: r.relay, direction: 'in' }, r.eventsIn);
+          set({ relay: r.relay, direction: 'out' }, r.eventsOut);
         }
       },
     );
-    gauge('relay_reconnects', 'Reconnections per relay since start', ['relay'], (g) => {
-      for (const r of sources.relays?.() ?? []) g.set({ relay: r.relay }, r.reconnects);
+    mirroredCounter('relay_reconnects_total', 'Reconnections per relay', ['relay'], (set) => {
+      for (const r of sources.relays?.() ?? []) set({ relay: r.relay }, r.reconnects);
     });
   }
 

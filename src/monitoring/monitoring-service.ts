@@ -1,12 +1,15 @@
 // The monitoring service of one process: samples the machine into system_metrics, evaluates
 // the alert rules against fresh health and samples, and keeps this process's heartbeat row.
 // Started by MONITORING_AUTO_START; every instance runs it, the alert engine keeps them agreeing.
+// Both loops keep going through an outage: the sample stays in memory (the alert rules read it)
+// while its database write backs off, and the alert rules are judged from memory.
 import { recordHeartbeat } from '../jobs/tasks/heartbeat.ts';
 import type { Logger } from '../logging.ts';
 import type { Database } from '../store/database.ts';
 import type { AlertEngine } from './alerts.ts';
+import { FailureLog } from '../failure-log.ts';
 import type { HealthRegistry, HealthReport } from './health.ts';
-import type { SystemSampler } from './system-sampler.ts';
+import type { SystemSample, SystemSampler } from './system-sampler.ts';
 
 export interface MonitoringOptions {
   readonly database: Database;
@@ -27,9 +30,18 @@ export class MonitoringService {
   #lastHealth: HealthReport | undefined;
   #running: Promise<unknown> = Promise.resolve();
   #startedAt: number | undefined;
+  readonly #sampleWrites: FailureLog;
+  readonly #evaluations: FailureLog;
 
   constructor(options: MonitoringOptions) {
     this.#o = options;
+    const logger = options.logger;
+    this.#sampleWrites = new FailureLog({
+      logger,
+      what: 'system sample write',
+      backoff: { initialMs: options.sampleEveryMs, maxMs: Math.max(options.sampleEveryMs, 5 * 60_000) },
+    });
+    this.#evaluations = new FailureLog({ logger, what: 'alert evaluation' });
   }
 
   get running(): boolean {
@@ -47,19 +59,16 @@ export class MonitoringService {
 
   async start(): Promise<void> {
     if (this.running) return;
-    if (this.#o.evaluateAlerts) await this.#o.alerts.ensureRules();
     await this.sampleOnce();
     await this.evaluateOnce();
-    const every = (ms: number, work: () => Promise<void>, what: string) =>
+    const every = (ms: number, work: () => Promise<void>) =>
       setInterval(() => {
         // One round at a time: a slow database must not pile rounds up.
-        this.#running = this.#running
-          .then(work)
-          .catch((error: unknown) => this.#o.logger.warn({ err: error }, `${what} failed`));
+        this.#running = this.#running.then(work).catch((error: unknown) => this.#evaluations.failed(error));
       }, ms).unref();
     this.#timers = [
-      every(this.#o.sampleEveryMs, () => this.sampleOnce(), 'system sample'),
-      every(this.#o.evaluateEveryMs, () => this.evaluateOnce(), 'alert evaluation'),
+      every(this.#o.sampleEveryMs, () => this.sampleOnce()),
+      every(this.#o.evaluateEveryMs, () => this.evaluateOnce()),
     ];
     this.#startedAt = Date.now();
     this.#o.logger.info(
@@ -75,8 +84,19 @@ export class MonitoringService {
     await this.#running.catch(() => undefined);
   }
 
+  /** Samples the machine; writes the sample and the heartbeat unless backing off after failures. */
   async sampleOnce(now = Date.now()): Promise<void> {
     const s = await this.#o.sampler.sample(now);
+    if (!this.#sampleWrites.ready(now)) return;
+    try {
+      await this.#write(s, now);
+      this.#sampleWrites.succeeded();
+    } catch (error) {
+      this.#sampleWrites.failed(error, {}, now);
+    }
+  }
+
+  async #write(s: SystemSample, now: number): Promise<void> {
     await this.#o.database.db
       .insertInto('system_metrics')
       .values({
@@ -99,14 +119,20 @@ export class MonitoringService {
     );
   }
 
+  /** Checks health and judges the alert rules; never throws (a failure is logged, once per minute). */
   async evaluateOnce(now = Date.now()): Promise<void> {
-    this.#lastHealth = await this.#o.health.report();
-    if (!this.#o.evaluateAlerts) return;
-    await this.#o.alerts.evaluate({
-      database: this.#o.database,
-      system: this.#o.sampler.last ?? (await this.#o.sampler.sample(now)),
-      health: this.#lastHealth,
-      now,
-    });
+    try {
+      this.#lastHealth = await this.#o.health.report();
+      if (!this.#o.evaluateAlerts) return;
+      await this.#o.alerts.evaluate({
+        database: this.#o.database,
+        system: this.#o.sampler.last ?? (await this.#o.sampler.sample(now)),
+        health: this.#lastHealth,
+        now,
+      });
+      this.#evaluations.succeeded();
+    } catch (error) {
+      this.#evaluations.failed(error, {}, now);
+    }
   }
 }

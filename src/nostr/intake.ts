@@ -4,20 +4,24 @@
 // claim in processed_events — whoever inserts it handles the event; a duplicate of an answered
 // event gets the stored replies re-sent. Addressing, expiry and size are answered at once with
 // their code; everything else goes to a worker through the job queue. An event that cannot be
-// claimed because the database is away is kept and tried again until it answers (bounded), so an
-// answer a wallet sent during an outage is not lost.
+// claimed (the database is away) or queued (the job queue is away) is held and tried again within
+// seconds of the dependency's return (held-events.ts), so an answer a wallet sent during an outage
+// is not lost. A rate-limited event is not recorded at all: sent again later, it is handled.
 import { ProtocolError } from '../domain/error-codes.ts';
 import {
   INTAKE_KINDS,
+  KIND,
   expirationOf,
   isEventShape,
   tagValues,
   type NostrEvent,
 } from '../domain/nostr-protocol.ts';
+import type { Config } from '../config.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../logging.ts';
 import type { NostrCore } from './core.ts';
 import { hasValidId, hasValidSignature, nowSeconds } from './event.ts';
+import { HeldEvents } from './held-events.ts';
 import { NOSTR_INTAKE_TASK, intakeJobId, type NostrIntakeJob } from './tasks.ts';
 
 export interface IntakeCounters {
@@ -43,10 +47,17 @@ export interface IntakeOptions {
 
 const SEEN_LIMIT = 50_000;
 const SEEN_TTL_MS = 15 * 60_000;
-/** Events kept while the database is away; beyond it the oldest are dropped (and said so). */
-const WAITING_LIMIT = 10_000;
-const RETRY_MIN_MS = 500;
-const RETRY_MAX_MS = 15_000;
+
+/**
+ * The created_at an incoming event may carry (unix s): up to the catch-up window in the future
+ * (clock skew), and back as far as an intent may live plus the catch-up window — older, nothing it
+ * could ask is still valid. Outside it the author hears 1003 rather than nothing.
+ */
+export function acceptedWindow(config: Config, now: number): { from: number; to: number } {
+  const skew = config.nostr.catchUpWindowS;
+  const seconds = nowSeconds(now);
+  return { from: seconds - config.intents.maxLifetimeS - skew, to: seconds + skew };
+}
 
 export class Intake {
   readonly counters: IntakeCounters = {
@@ -63,18 +74,17 @@ export class Intake {
   readonly #options: IntakeOptions;
   readonly #seen = new Map<string, number>();
   readonly #rate = new Map<string, { since: number; count: number; told: boolean }>();
-  /** Events whose claim failed (the database was away), by id, oldest first. */
-  readonly #waiting = new Map<string, NostrEvent>();
-  #retryTimer: NodeJS.Timeout | undefined;
-  #retryMs = RETRY_MIN_MS;
+  readonly #held: HeldEvents;
 
   constructor(options: IntakeOptions) {
     this.#options = options;
+    this.#held = new HeldEvents(options.logger);
   }
 
   /**
    * Handles one event; resolves with its created_at when the event was dealt with (so the
-   * relay cursor may move past it), undefined when it was dropped as invalid.
+   * relay cursor may move past it), undefined when it was dropped as invalid, refused for the
+   * rate limit, or held for a dependency.
    */
   async receive(raw: unknown): Promise<number | undefined> {
     const { core, logger } = this.#options;
@@ -94,14 +104,11 @@ export class Intake {
       logger.debug({ event: event.id }, 'dropped an event with a wrong id or signature');
       return undefined;
     }
-    this.#markSeen(event.id, now);
-
     if (!this.#allowed(event.pubkey, now)) {
       this.counters.rate_limited += 1;
       const told = this.#rate.get(event.pubkey)!;
       if (!told.told) {
         told.told = true;
-        // Not claimed: the same event may be sent again once the window has passed.
         const reply = core.responder.rejection(
           event,
           this.#replyKey(event),
@@ -109,25 +116,27 @@ export class Intake {
         );
         await core.publisher.send([reply]);
       }
-      return event.created_at;
+      // Not claimed, not "seen", and the cursor stays: the same event is handled when it comes again.
+      return undefined;
     }
+    this.#markSeen(event.id, now);
 
     return this.#dispatch(event, now);
   }
 
-  /** The claim and what follows it; an event the database could not claim waits to be tried again. */
+  /** The claim and what follows it; what a dependency that is away stops is held and tried again. */
   async #dispatch(event: NostrEvent, now: number): Promise<number | undefined> {
     const { core } = this.#options;
     let claim: Awaited<ReturnType<typeof core.claims.claim>>;
     try {
       claim = await core.claims.claim(event, this.#options.instanceId, now);
     } catch (error) {
-      // Not claimed, so nobody handles it: keep it and try again (not "seen": a relay may resend it).
+      // Not claimed, so nobody handles it: hold it (not "seen": a relay may send it again).
       this.#seen.delete(event.id);
-      this.#wait(event, error);
+      this.#held.hold(event, () => this.#dispatch(event, Date.now()), error);
       return undefined;
     }
-    this.#waiting.delete(event.id);
+    this.#held.release(event.id);
     if (claim.outcome === 'done') {
       this.counters.replies_resent += 1;
       if (claim.replies.length > 0) this.#options.resend(claim.replies);
@@ -140,62 +149,41 @@ export class Intake {
     this.counters.claimed += 1;
 
     const rejection = this.#rejection(event, now);
-    if (rejection) {
-      this.counters.rejected += 1;
-      const reply = core.responder.rejection(event, this.#replyKey(event), rejection);
-      await core.complete(event, claim.attempt, [reply]);
-      return event.created_at;
+    const next = rejection
+      ? () =>
+          core.complete(event, claim.attempt, [
+            core.responder.rejection(event, this.#replyKey(event), rejection),
+          ])
+      : () => this.enqueue(event, claim.attempt);
+    if (rejection) this.counters.rejected += 1;
+    try {
+      await next();
+    } catch (error) {
+      // Claimed by this process: finish it here as soon as the queue (or database) is back,
+      // rather than after the claim lease.
+      this.#held.hold(event, next, error);
+      return undefined;
     }
-    await this.enqueue(event, claim.attempt);
     return event.created_at;
   }
 
-  /** How many events wait for the database to claim them. */
+  /** How many events wait for a dependency (the database or the job queue). */
   get waiting(): number {
-    return this.#waiting.size;
+    return this.#held.size;
   }
 
-  /** Stops retrying (the process stops; a restart catches up from the relays' cursors). */
+  /** The created_at of the oldest held event: the relay cursor must not move past it. */
+  oldestHeld(): number | undefined {
+    return this.#held.oldestCreatedAt();
+  }
+
+  /** Stops retrying held events (intake stops; a restart catches up from the relays' cursors). */
   stop(): void {
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#held.stop();
   }
 
-  #wait(event: NostrEvent, error: unknown): void {
-    if (this.#waiting.size === 0) {
-      this.#options.logger.warn(
-        { err: error },
-        'cannot claim events (database unavailable?); holding them to retry',
-      );
-    }
-    this.#waiting.delete(event.id);
-    this.#waiting.set(event.id, event);
-    if (this.#waiting.size > WAITING_LIMIT) {
-      const [oldest] = this.#waiting.keys();
-      this.#waiting.delete(oldest!);
-      this.#options.logger.error(
-        { event: oldest },
-        'dropped an event held for the database (too many waiting)',
-      );
-    }
-    this.#retryTimer ??= setTimeout(() => void this.#retry(), this.#retryMs);
-    this.#retryTimer.unref?.();
-  }
-
-  /** Tries the waiting events again, oldest first; backs off while the database stays away. */
-  async #retry(): Promise<void> {
-    this.#retryTimer = undefined;
-    const batch = [...this.#waiting.values()];
-    this.#waiting.clear();
-    for (const event of batch) await this.#dispatch(event, Date.now()).catch(() => undefined);
-    if (this.#waiting.size === 0) {
-      this.#retryMs = RETRY_MIN_MS;
-      this.#options.logger.info({ events: batch.length }, 'events held for the database are claimed');
-      return;
-    }
-    this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
-    this.#retryTimer ??= setTimeout(() => void this.#retry(), this.#retryMs);
-    this.#retryTimer.unref?.();
+  start(): void {
+    this.#held.resume();
   }
 
   async enqueue(event: NostrEvent, attempt: number): Promise<void> {
@@ -223,6 +211,16 @@ export class Intake {
     const expiration = expirationOf(event);
     if (expiration !== undefined && expiration < nowSeconds(now)) {
       return new ProtocolError('EXPIRED', `expired at ${expiration}`);
+    }
+    const window = acceptedWindow(this.#options.core.config, now);
+    if (event.created_at < window.from || event.created_at > window.to) {
+      return new ProtocolError(
+        'EXPIRED',
+        `created_at ${event.created_at} is outside the accepted window ${window.from}..${window.to} (is the author's clock right?)`,
+      );
+    }
+    if (event.kind === KIND.SERVICE_REQUEST && !tagValues(event, 'd')[0]) {
+      return new ProtocolError('MALFORMED_CONTENT', 'a service request needs a d tag (its request_id)');
     }
     return undefined;
   }

@@ -53,47 +53,53 @@ export class Outbox {
   }
 
   /**
-   * Due rows, each leased to this caller (a conditional update: one process per row), all in
-   * one transaction — one commit per drain rather than one per event.
+   * Due rows, each leased to this caller, in one transaction — one commit per drain rather than
+   * one per event. MariaDB: the rows are taken with FOR UPDATE SKIP LOCKED, so two API processes
+   * draining at once take disjoint rows and never wait on (or deadlock over) each other's; SQLite's
+   * write transactions are serial anyway.
    */
   async lease(limit: number, now = Date.now()): Promise<OutboxRow[]> {
     return this.#db.transaction().execute(async (trx) => {
-      const rows = await trx
+      let query = trx
         .selectFrom('nostr_outbox')
-        .select(['event_id', 'event_json', 'attempts', 'next_attempt_at', 'expires_at'])
+        .select(['event_id', 'event_json', 'attempts', 'expires_at'])
         .where('status', '=', 'pending')
         .where('next_attempt_at', '<=', now)
         .orderBy('next_attempt_at')
-        .limit(limit)
-        .execute();
-      const leased: OutboxRow[] = [];
-      for (const row of rows) {
-        if (row.expires_at !== null && row.expires_at <= now) {
-          await trx
-            .updateTable('nostr_outbox')
-            .set({ status: 'failed', last_error: 'expired before it could be published' })
-            .where('event_id', '=', row.event_id)
-            .where('status', '=', 'pending')
-            .execute();
-          continue;
-        }
-        const result = await trx
+        .limit(limit);
+      if (this.#database.kind === 'mariadb') query = query.forUpdate().skipLocked();
+      const rows = await query.execute();
+      const expired = rows.filter((r) => r.expires_at !== null && Number(r.expires_at) <= now);
+      const due = rows.filter((r) => !expired.includes(r));
+      if (expired.length > 0) {
+        await trx
           .updateTable('nostr_outbox')
-          .set({ next_attempt_at: now + LEASE_MS })
-          .where('event_id', '=', row.event_id)
+          .set({ status: 'failed', last_error: 'expired before it could be published' })
+          .where(
+            'event_id',
+            'in',
+            expired.map((r) => r.event_id),
+          )
           .where('status', '=', 'pending')
-          .where('next_attempt_at', '=', row.next_attempt_at)
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 1) {
-          leased.push({
-            eventId: row.event_id,
-            event: JSON.parse(row.event_json) as NostrEvent,
-            attempts: row.attempts,
-            nextAttemptAt: now + LEASE_MS,
-          });
-        }
+          .execute();
       }
-      return leased;
+      if (due.length === 0) return [];
+      await trx
+        .updateTable('nostr_outbox')
+        .set({ next_attempt_at: now + LEASE_MS })
+        .where(
+          'event_id',
+          'in',
+          due.map((r) => r.event_id),
+        )
+        .where('status', '=', 'pending')
+        .execute();
+      return due.map((row) => ({
+        eventId: row.event_id,
+        event: JSON.parse(row.event_json) as NostrEvent,
+        attempts: row.attempts,
+        nextAttemptAt: now + LEASE_MS,
+      }));
     });
   }
 

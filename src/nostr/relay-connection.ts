@@ -39,8 +39,8 @@ export interface PublishResult {
 export interface RelayConnectionOptions {
   readonly url: string;
   readonly logger: Logger;
-  /** The subscription filter at (re)subscribe time, `since` included. */
-  readonly filter: () => Record<string, unknown>;
+  /** The subscription's filters at (re)subscribe time (an event matching any one is sent). */
+  readonly filters: () => readonly Record<string, unknown>[];
   /** Called for each event of the subscription, one at a time, in arrival order. */
   readonly onEvent: (event: unknown, relay: RelayConnection) => Promise<void>;
   readonly onConnected?: (relay: RelayConnection) => void;
@@ -253,7 +253,7 @@ export class RelayConnection {
     this.#subscriptionSeq += 1;
     this.#subscriptionId = `arkrelay-intake-${this.#subscriptionSeq}`;
     this.#subscribed = false;
-    socket.send(JSON.stringify(['REQ', this.#subscriptionId, this.#options.filter()]));
+    socket.send(JSON.stringify(['REQ', this.#subscriptionId, ...this.#options.filters()]));
   }
 
   #onMessage(raw: string): void {

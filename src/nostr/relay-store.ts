@@ -1,8 +1,6 @@
 // The embedded relay's event storage: a small NIP-01 event repository on node:sqlite (no
 // native addon) in its own file under DATA_DIR. Replaceable and addressable events keep only
 // the newest per (kind, author[, d]); NIP-40 expired events are not served.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import {
   EventRepository,
@@ -11,6 +9,7 @@ import {
   type EventRepositoryUpsertResult,
   type Filter,
 } from '@nostr-relay/common';
+import { prepareOwnerOnlySqlite } from '../store/file-modes.ts';
 
 const SCHEMA = `
 create table if not exists events (
@@ -33,7 +32,8 @@ export class SqliteEventRepository extends EventRepository {
 
   constructor(file: string) {
     super();
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Owner-only like everything under DATA_DIR (the -wal and -shm copy the file's mode).
+    prepareOwnerOnlySqlite(file);
     this.#db = new DatabaseSync(file);
     // NORMAL: a commit survives a crash of the process, not a power cut. The relay's copy is not
     // the record (the gateway's outbox is, synced FULL), and on restart the supervisor re-sends

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { StartupError } from '../errors.ts';
+import { FailureLog } from '../failure-log.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../logging.ts';
 import type { DependencyCheck } from '../monitoring/health.ts';
@@ -45,6 +46,9 @@ export interface NostrStatus {
 export class NostrService {
   readonly #options: NostrServiceOptions;
   readonly #logger: Logger;
+  // Both run on a timer: during an outage they fail every round, logged once a minute with a count.
+  readonly #keyRefreshFailures: FailureLog;
+  readonly #sweepFailures: FailureLog;
   readonly intake: Intake;
   #embedded: EmbeddedRelay | undefined;
   #supervisor: RelaySupervisor | undefined;
@@ -56,6 +60,8 @@ export class NostrService {
   constructor(options: NostrServiceOptions) {
     this.#options = options;
     this.#logger = options.logger.child({ component: 'nostr' });
+    this.#keyRefreshFailures = new FailureLog({ logger: this.#logger, what: 'refreshing the gateway keys' });
+    this.#sweepFailures = new FailureLog({ logger: this.#logger, what: 'claim sweep' });
     this.intake = new Intake({
       core: options.core,
       queue: options.queue,
@@ -87,7 +93,8 @@ export class NostrService {
     const relay = new EmbeddedRelay({
       file: join(config.dataDir, 'relay.sqlite'),
       port: config.nostr.embeddedRelayPort,
-      logger: this.#logger.child({ component: 'embedded-relay' }),
+      // A child of the process logger, not of this one: one `component` per line.
+      logger: this.#options.logger.child({ component: 'embedded-relay' }),
     });
     try {
       await relay.start();
@@ -128,6 +135,7 @@ export class NostrService {
       catchUpWindowS: config.nostr.catchUpWindowS,
       publishTimeoutMs: config.nostr.publishTimeoutMs,
       onEvent: (event) => this.intake.receive(event),
+      holdCursorAt: () => this.intake.oldestHeld(),
       onSubscribed: (url) => {
         readiness.open(INTAKE_GATE);
         subscribed();
@@ -137,6 +145,7 @@ export class NostrService {
     let subscribed = () => {};
     const firstSubscription = new Promise<void>((resolve) => (subscribed = resolve));
     this.#supervisor = supervisor;
+    this.intake.start();
     core.publisher.notifier = () => supervisor.notify();
     this.#keysVersion = core.keys.version;
     await supervisor.start();
@@ -205,8 +214,9 @@ export class NostrService {
         );
         this.#supervisor?.resubscribe();
       }
+      this.#keyRefreshFailures.succeeded();
     } catch (error) {
-      this.#logger.warn({ err: error }, 'could not refresh the gateway keys');
+      this.#keyRefreshFailures.failed(error);
     }
   }
 
@@ -222,8 +232,9 @@ export class NostrService {
         );
         await this.intake.enqueue(claim.event, claim.attempt);
       }
+      this.#sweepFailures.succeeded();
     } catch (error) {
-      this.#logger.warn({ err: error }, 'claim sweep failed');
+      this.#sweepFailures.failed(error);
     }
   }
 

@@ -4,6 +4,7 @@
 // and counts as published once a relay answers OK; while no relay is connected it waits, and a
 // relay that comes back is sent what was published while it was away.
 import { INTAKE_KINDS, type NostrEvent } from '../domain/nostr-protocol.ts';
+import { FailureLog } from '../failure-log.ts';
 import type { Logger } from '../logging.ts';
 import type { Database } from '../store/database.ts';
 import { nowSeconds, signEvent } from './event.ts';
@@ -21,6 +22,8 @@ export interface SupervisorOptions {
   readonly publishTimeoutMs: number;
   /** Handles one event; resolves with the created_at the cursor may advance to. */
   readonly onEvent: (event: unknown, relayUrl: string) => Promise<number | undefined>;
+  /** The created_at of the oldest event still held for a dependency: the cursor stops before it. */
+  readonly holdCursorAt?: () => number | undefined;
   readonly onSubscribed?: (relayUrl: string) => void;
   readonly drainIntervalMs?: number;
   readonly minBackoffMs?: number;
@@ -38,9 +41,13 @@ export class RelaySupervisor {
   #draining: Promise<void> | undefined;
   #again = false;
   #running = false;
+  readonly #drainFailure: FailureLog;
+  readonly #cursorFailures: FailureLog;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
+    this.#drainFailure = new FailureLog({ logger: options.logger, what: 'publishing the outbox' });
+    this.#cursorFailures = new FailureLog({ logger: options.logger, what: 'saving the relay cursor' });
     this.#connections = options.relays.map(
       (url) =>
         new RelayConnection({
@@ -48,7 +55,7 @@ export class RelaySupervisor {
           logger: options.logger,
           publishTimeoutMs: options.publishTimeoutMs,
           ...(options.minBackoffMs ? { minBackoffMs: options.minBackoffMs } : {}),
-          filter: () => this.#filter(url),
+          filters: () => this.#filters(url),
           onEvent: (event) => this.#onEvent(url, event),
           onConnected: (relay) => void this.#catchUpPublishing(relay),
           onSubscribed: () => options.onSubscribed?.(url),
@@ -121,7 +128,8 @@ export class RelaySupervisor {
       return;
     }
     this.#draining = this.#drain()
-      .catch((error: unknown) => this.#options.logger.error({ err: error }, 'outbox drain failed'))
+      .then(() => this.#drainFailure.succeeded())
+      .catch((error: unknown) => this.#drainFailure.failed(error))
       .finally(() => {
         this.#draining = undefined;
         if (this.#again) {
@@ -139,20 +147,27 @@ export class RelaySupervisor {
     }
   }
 
-  #filter(url: string): Record<string, unknown> {
+  /**
+   * What the relay keeps since the cursor (minus the catch-up window), and everything new whatever
+   * its created_at (`limit: 0`: no stored events) — `since` applies to live events too, so a
+   * wallet whose clock lags would otherwise never be heard (intake answers it 1003 instead).
+   */
+  #filters(url: string): Record<string, unknown>[] {
     const cursor = this.#cursors.get(url) ?? nowSeconds();
-    return {
-      kinds: [...INTAKE_KINDS],
-      '#p': this.#options.keys.pubkeys,
-      since: Math.max(0, cursor - this.#options.catchUpWindowS),
-    };
+    const addressed = { kinds: [...INTAKE_KINDS], '#p': this.#options.keys.pubkeys };
+    return [
+      { ...addressed, since: Math.max(0, cursor - this.#options.catchUpWindowS) },
+      { ...addressed, limit: 0 },
+    ];
   }
 
   async #onEvent(url: string, event: unknown): Promise<void> {
     const createdAt = await this.#options.onEvent(event, url);
     if (createdAt === undefined) return;
-    // A created_at in the future must not push the cursor past events still to come.
-    const seen = Math.min(createdAt, nowSeconds() + 60);
+    // A created_at in the future must not push the cursor past events still to come, nor may it
+    // pass an event held for a dependency (a restart then fetches it again).
+    const held = this.#options.holdCursorAt?.();
+    const seen = Math.min(createdAt, nowSeconds() + 60, held === undefined ? Infinity : held - 1);
     if (seen > (this.#cursors.get(url) ?? 0)) {
       this.#cursors.set(url, seen);
       this.#dirty.add(url);
@@ -169,9 +184,10 @@ export class RelaySupervisor {
         const update = { last_event_created_s: row.last_event_created_s, updated_at: row.updated_at };
         if (db.kind === 'mariadb') await insert.onDuplicateKeyUpdate(update).execute();
         else await insert.onConflict((c) => c.column('relay_url').doUpdateSet(update)).execute();
+        this.#cursorFailures.succeeded();
       } catch (error) {
         this.#dirty.add(url);
-        this.#options.logger.warn({ err: error, relay: url }, 'could not save the relay cursor');
+        this.#cursorFailures.failed(error, { relay: url });
       }
     }
   }

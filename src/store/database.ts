@@ -1,13 +1,13 @@
 // Opens the one database the gateway uses: MariaDB when DATABASE_URL is set, otherwise the
 // embedded SQLite file under DATA_DIR. Both are verified before the process goes on, and a
 // failure stops the start with one line naming the variable to fix.
-import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CompiledQuery, Kysely, MysqlDialect, sql } from 'kysely';
 import type { DatabaseConfig, MariaDbConfig, SqliteConfig } from '../config.ts';
+import { deadline } from '../deadline.ts';
 import { StartupError } from '../errors.ts';
 import type { Logger } from '../logging.ts';
+import { prepareOwnerOnlySqlite } from './file-modes.ts';
 import { createMariaDbPool } from './mysql-pool.ts';
 import type { Schema } from './schema.ts';
 import { NodeSqliteDatabase, NodeSqliteDialect } from './sqlite-dialect.ts';
@@ -37,18 +37,6 @@ export interface Database {
 /** Session settings of every MariaDB connection: strict writes, UTC. */
 const MARIADB_SESSION =
   "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE,NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'";
-
-export async function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A short reason for a connection failure: the error code, plus the server's text for SQL errors. */
 function reasonOf(error: unknown): string {
@@ -82,7 +70,11 @@ function wrap(db: Kysely<Schema>, kind: DatabaseKind, sqlite?: NodeSqliteDatabas
         : (work) => work(db),
     async ping(timeoutMs = 5000) {
       const started = performance.now();
-      await withTimeout(sql`select 1`.execute(db), timeoutMs, 'database ping');
+      await deadline(
+        sql`select 1`.execute(db),
+        timeoutMs,
+        () => new Error(`database ping timed out after ${timeoutMs} ms`),
+      );
       return performance.now() - started;
     },
     close() {
@@ -95,9 +87,9 @@ function wrap(db: Kysely<Schema>, kind: DatabaseKind, sqlite?: NodeSqliteDatabas
 async function openSqlite(config: SqliteConfig, logger: Logger): Promise<Database> {
   let database: NodeSqliteDatabase;
   try {
-    mkdirSync(dirname(config.file), { recursive: true, mode: 0o700 });
-    // Create the file owner-only before SQLite does; its -wal and -shm files copy the mode.
-    closeSync(openSync(config.file, constants.O_CREAT | constants.O_RDWR, 0o600));
+    // Created owner-only before SQLite opens it (its -wal and -shm copy the mode); an existing
+    // file left looser is tightened.
+    prepareOwnerOnlySqlite(config.file);
     database = new NodeSqliteDatabase(config.file);
   } catch (error) {
     throw new StartupError('DATA_DIR', `cannot open database file ${config.file} (${reasonOf(error)})`);

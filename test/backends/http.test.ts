@@ -124,7 +124,7 @@ describe('GET /grpc/{service}', () => {
 
     const health = (await app.inject('/health')).json();
     expect(health.dependencies.lnd).toMatchObject({
-      status: 'up',
+      status: 'simulated',
       critical: true,
       details: { mode: 'sim', breaker: 'closed' },
     });
@@ -263,7 +263,13 @@ describe('composed gateway', () => {
   it('wires the simulated daemons: mode in GET /, checks in /health', async () => {
     const dir = tempDir();
     let gateway: Gateway | undefined = await startGateway(
-      loadConfig({ DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1', EMBEDDED_RELAY_PORT: '0' }),
+      loadConfig({
+        DATA_DIR: dir,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        EMBEDDED_RELAY_PORT: '0',
+        METRICS_PORT: '0',
+      }),
       { roles: ['api'], logger },
     );
     cleanup.push(async () => {
@@ -277,7 +283,7 @@ describe('composed gateway', () => {
       dependencies: Record<string, { status: string; details?: { mode?: string } }>;
     };
     for (const name of ['arkd', 'tapd', 'lnd']) {
-      expect(health.dependencies[name]).toMatchObject({ status: 'up', details: { mode: 'sim' } });
+      expect(health.dependencies[name]).toMatchObject({ status: 'simulated', details: { mode: 'sim' } });
     }
     expect(gateway.backends.modes).toEqual({ arkd: 'sim', tapd: 'sim', lnd: 'sim' });
   });

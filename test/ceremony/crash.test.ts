@@ -52,6 +52,7 @@ describe('crash recovery of the ceremony', () => {
       NOSTR_RELAYS: relay.url,
       VTXO_AUTO_START: 'false',
       CEREMONY_SWEEP_INTERVAL_MS: '500',
+      METRICS_PORT: '0',
     };
     const gateway = await inProcess();
     try {

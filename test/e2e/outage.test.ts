@@ -32,6 +32,7 @@ import { tempDir } from '../support/cli.ts';
 import { freePort, PrivateRedis } from '../support/redis-server.ts';
 import { mirrorAuthor } from '../support/relay-mirror.ts';
 import { queryRelay } from '../support/relay-query.ts';
+import { SIMULATED_DAEMONS } from '../support/production-env.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { createTestDatabase, mariadbAvailable, type TestDatabase } from '../support/test-database.ts';
 import { waitFor } from '../support/wait.ts';
@@ -196,9 +197,11 @@ describe.skipIf(!mariadbAvailable || !process.env.REDIS_URL)('outages under a mu
     sideRelay = await startRelay(`${base}/side-relay`);
 
     const shared = {
+      ...SIMULATED_DAEMONS,
       DATABASE_URL: viaProxy.toString(),
       SECRET_KEY: process.env.SECRET_KEY ?? 'outage-test-secret-key-0123456789abcdef',
       DATA_DIR: dataDir,
+      METRICS_PORT: '0',
       VTXO_AUTO_START: 'false',
       ADMIN_API_KEY: ADMIN_KEY,
       SESSION_STEP_TIMEOUT_S: String(STEP_TIMEOUT_S),

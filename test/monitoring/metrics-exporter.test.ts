@@ -1,8 +1,13 @@
-// The Prometheus exporter of a running gateway: valid exposition text with every family.
+// The Prometheus exporter of a running gateway (on by default): valid exposition text that keeps
+// Prometheus's conventions — no `instance` label of ours, counters named `_total`, seconds and
+// ratios rather than milliseconds and percent — and whose every family is documented, with its
+// type, in the operator guide. Cluster-wide gauges come from the scheduler role only.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logging.ts';
+import { Metrics } from '../../src/monitoring/metrics.ts';
 import { tempDir } from '../support/cli.ts';
 
 let gateway: Gateway;
@@ -13,10 +18,11 @@ beforeAll(async () => {
       DATA_DIR: tempDir(),
       PORT: '0',
       HOST: '127.0.0.1',
-      ENABLE_METRICS: 'true',
+      // ENABLE_METRICS is left to its default: on, as the guide's exporter is.
       METRICS_PORT: '0',
       METRICS_HOST: '127.0.0.1',
       EMBEDDED_RELAY_PORT: '0',
+      VTXO_AUTO_START: 'false',
     }),
     { roles: ['api'], logger: createLogger({ level: 'silent' }) },
   );
@@ -41,7 +47,8 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
       continue;
     }
     if (/^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*$/.test(line)) continue;
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    // prom-client writes NaN as `Nan`; Prometheus reads it case-insensitively.
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9.e+-]+|[Nn]a[Nn]|\+Inf|-Inf)$/.exec(line);
     if (!sample) throw new Error(`not a valid exposition line: ${line}`);
     const labels: Record<string, string> = {};
     for (const match of (sample[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
@@ -51,44 +58,62 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
   return { types, samples };
 }
 
+/** The families of the operator guide's metric table: name → documented type. */
+function documentedFamilies(): Map<string, string> {
+  const guide = readFileSync(new URL('../../docs/operator-guide.md', import.meta.url), 'utf8');
+  const rows = guide.matchAll(/^\| `(arkrelay_[a-z0-9_]+)`[^|]*\| (counter|gauge|histogram) +\|/gm);
+  return new Map([...rows].map((m) => [m[1]!, m[2]!]));
+}
+
+/** Node's own process metrics (prom-client's defaults), documented in the guide as one group. */
+const DEFAULT_FAMILIES = /^arkrelay_(process|nodejs)_/;
+
+async function scrape() {
+  const response = await fetch(gateway.metricsUrl!);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toContain('text/plain');
+  return parseExposition(await response.text());
+}
+
 describe('metrics exporter', () => {
-  it('serves valid Prometheus text with the business, system, queue, relay and daemon families', async () => {
-    // One API call first, so the HTTP families have a series.
-    await fetch(`${gateway.httpUrl}/health`);
-    const response = await fetch(gateway.metricsUrl!);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toContain('text/plain');
-    const { types, samples } = parseExposition(await response.text());
-    for (const family of [
-      'arkrelay_intents_total',
-      'arkrelay_sessions',
-      'arkrelay_ceremony_step_seconds',
-      'arkrelay_vtxos',
-      'arkrelay_lifts_total',
-      'arkrelay_lands_total',
-      'arkrelay_fees_collected_total',
-      'arkrelay_system_cpu_percent',
-      'arkrelay_system_memory_percent',
-      'arkrelay_system_disk_used_percent',
-      'arkrelay_event_loop_lag_ms',
-      'arkrelay_queue_jobs',
-      'arkrelay_dependency_up',
-      'arkrelay_daemon_breaker_state',
-      'arkrelay_daemon_call_seconds',
-      'arkrelay_alerts_firing',
-      'arkrelay_relay_connected',
-      'arkrelay_relay_events',
-      'arkrelay_relay_reconnects',
-      'arkrelay_http_requests_total',
-      'arkrelay_process_cpu_user_seconds_total',
-      'arkrelay_nodejs_eventloop_lag_seconds',
-    ]) {
-      expect(types.has(family), family).toBe(true);
+  it('is on by default and keeps the conventions: no instance label, _total counters, seconds and ratios', async () => {
+    await fetch(`${gateway.httpUrl}/health`); // so the HTTP families have a series
+    const { types, samples } = await scrape();
+    expect(samples.filter((s) => 'instance' in s.labels).map((s) => s.name)).toEqual([]);
+    const ours = [...types].filter(([name]) => !DEFAULT_FAMILIES.test(name));
+    expect(ours.filter(([name, type]) => type === 'counter' && !name.endsWith('_total'))).toEqual([]);
+    expect(ours.filter(([name, type]) => type !== 'counter' && name.endsWith('_total'))).toEqual([]);
+    expect([...types.keys()].filter((name) => /_(ms|milliseconds|percent|ppm)(_|$)/.test(name))).toEqual([]);
+    expect(ours.filter(([name, type]) => type === 'histogram' && !name.endsWith('_seconds'))).toEqual([]);
+    for (const s of samples.filter((x) => x.name.endsWith('_ratio'))) {
+      expect(s.value, s.name).toBeGreaterThanOrEqual(0);
+      if (s.name.startsWith('arkrelay_system_')) expect(s.value, s.name).toBeLessThanOrEqual(1);
     }
+  });
+
+  it('documents every family it exports in the operator guide, with its type, and nothing more', async () => {
+    const { types } = await scrape();
+    const documented = documentedFamilies();
+    expect(documented.size).toBeGreaterThan(20);
+    const exported = [...types].filter(([name]) => !DEFAULT_FAMILIES.test(name));
+    expect(exported.filter(([name]) => !documented.has(name)).map(([name]) => name)).toEqual([]);
+    expect(exported.filter(([name, type]) => documented.get(name) !== type)).toEqual([]);
+    expect([...documented.keys()].filter((name) => !types.has(name))).toEqual([]);
+    const guide = readFileSync(new URL('../../docs/operator-guide.md', import.meta.url), 'utf8');
+    expect(guide).toContain('`arkrelay_process_*`');
+    expect(guide).toContain('`arkrelay_nodejs_*`');
+  });
+
+  it('shows the present: dependencies, simulated daemons, queue, relays, alerts, system', async () => {
+    const { samples } = await scrape();
     const value = (name: string, labels: Record<string, string> = {}) =>
       samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
         ?.value;
     expect(value('arkrelay_dependency_up', { dependency: 'database' })).toBe(1);
+    expect(value('arkrelay_dependency_up', { dependency: 'arkd' })).toBe(1);
+    expect(value('arkrelay_dependency_simulated', { dependency: 'arkd' })).toBe(1);
+    expect(value('arkrelay_dependency_simulated', { dependency: 'database' })).toBe(0);
+    expect(value('arkrelay_dependency_latency_seconds', { dependency: 'database' })).toBeLessThan(1);
     expect(value('arkrelay_queue_jobs', { queue: 'maintenance', state: 'waiting' })).toBeGreaterThanOrEqual(
       0,
     );
@@ -98,11 +123,42 @@ describe('metrics exporter', () => {
     expect(value('arkrelay_alerts_firing', { rule: 'high_cpu' })).toBe(0);
     const relay = gateway.nostr!.embeddedRelayUrl!;
     expect(value('arkrelay_relay_connected', { relay })).toBe(1);
-    expect(value('arkrelay_relay_reconnects', { relay })).toBe(0);
-    expect(value('arkrelay_system_memory_percent')).toBeGreaterThan(0);
+    expect(value('arkrelay_relay_reconnects_total', { relay })).toBe(0);
+    expect(value('arkrelay_relay_events_total', { relay, direction: 'in' })).toBeGreaterThanOrEqual(0);
+    expect(value('arkrelay_system_memory_used_ratio')).toBeGreaterThan(0);
+    expect(value('arkrelay_system_memory_used_ratio')).toBeLessThanOrEqual(1);
+    expect(value('arkrelay_info', { roles: 'api+worker+scheduler' })).toBe(1);
   });
 
   it('answers 404 for anything but GET /metrics', async () => {
     expect((await fetch(gateway.metricsUrl!.replace('/metrics', '/other'))).status).toBe(404);
+  });
+});
+
+describe('cluster-wide gauges', () => {
+  const families = async (metrics: Metrics) => parseExposition((await metrics.exposition()).body).types;
+
+  it('are exported by the scheduler role only, so that sum() over the processes is right', async () => {
+    const queue = async () => ({ default: { waiting: 3 } });
+    const scheduler = new Metrics({ cluster: true });
+    const api = new Metrics({ cluster: false });
+    for (const m of [scheduler, api]) m.sources.queues = queue;
+    const cluster = ['arkrelay_queue_jobs', 'arkrelay_sessions', 'arkrelay_vtxos', 'arkrelay_reserve_ratio'];
+    const theirs = await families(scheduler);
+    expect(cluster.filter((f) => !theirs.has(f))).toEqual([]);
+    const others = await families(api);
+    expect(cluster.filter((f) => others.has(f))).toEqual([]);
+  });
+
+  it('a source that fails or hangs leaves its family empty; the scrape still answers', async () => {
+    const metrics = new Metrics({ cluster: true });
+    metrics.sources.vtxos = () => Promise.reject(new Error('connect ECONNREFUSED'));
+    metrics.sources.sessions = () => new Promise(() => {});
+    metrics.sources.queues = async () => ({ default: { waiting: 3 } });
+    const started = Date.now();
+    const { samples } = parseExposition((await metrics.exposition()).body);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(samples.filter((s) => s.name === 'arkrelay_vtxos' || s.name === 'arkrelay_sessions')).toEqual([]);
+    expect(samples.find((s) => s.name === 'arkrelay_queue_jobs')?.value).toBe(3);
   });
 });

@@ -15,6 +15,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger, type Logger } from '../../src/logging.ts';
 import { EmbeddedRelay } from '../../src/nostr/embedded-relay.ts';
 import { tempDir } from '../support/cli.ts';
+import { SIMULATED_DAEMONS, simulatedProduction } from '../support/production-env.ts';
 import {
   createTestDatabase,
   mariadbAvailable,
@@ -50,7 +51,8 @@ export interface SharedStack {
 
 export async function createStack(): Promise<SharedStack> {
   const dataDir = tempDir('arkrelay-nostr-');
-  const env: Record<string, string> = { DATA_DIR: dataDir };
+  // Many gateways run at once: each exporter takes a free port (ENABLE_METRICS is on by default).
+  const env: Record<string, string> = { DATA_DIR: dataDir, METRICS_PORT: '0' };
   let test: TestDatabase | undefined;
   if (mariadbAvailable) {
     test = await createTestDatabase('mariadb', silentLogger);
@@ -58,6 +60,7 @@ export async function createStack(): Promise<SharedStack> {
     url.pathname = `/${test.config.kind === 'mariadb' ? test.config.database : ''}`;
     env.DATABASE_URL = url.toString();
     env.SECRET_KEY = process.env.SECRET_KEY ?? 'test-secret-key-'.padEnd(40, 'x');
+    Object.assign(env, SIMULATED_DAEMONS);
   }
   if (redisAvailable) {
     env.REDIS_URL = process.env.REDIS_URL!;
@@ -75,18 +78,20 @@ export interface TestGatewayOptions {
 }
 
 export function gatewayConfig(options: TestGatewayOptions): Config {
-  return loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    EMBEDDED_RELAY_PORT: '0',
-    LOG_LEVEL: 'silent',
-    // Tests create the inventory they need; the monitor's 10 000 VTXOs would only slow them.
-    VTXO_AUTO_START: 'false',
-    INSTANCE_ID: `gw-${randomBytes(3).toString('hex')}`,
-    ...options.stack.env,
-    ...(options.relays ? { NOSTR_RELAYS: options.relays.join(',') } : {}),
-    ...options.env,
-  });
+  return loadConfig(
+    simulatedProduction({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      EMBEDDED_RELAY_PORT: '0',
+      LOG_LEVEL: 'silent',
+      // Tests create the inventory they need; the monitor's 10 000 VTXOs would only slow them.
+      VTXO_AUTO_START: 'false',
+      INSTANCE_ID: `gw-${randomBytes(3).toString('hex')}`,
+      ...options.stack.env,
+      ...(options.relays ? { NOSTR_RELAYS: options.relays.join(',') } : {}),
+      ...options.env,
+    }),
+  );
 }
 
 export async function startTestGateway(options: TestGatewayOptions): Promise<Gateway> {

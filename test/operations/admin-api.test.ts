@@ -39,6 +39,8 @@ const ROUTES: [string, string, unknown?][] = [
   ['GET', '/admin/performance/profile?seconds=1'],
   ['POST', '/admin/restart/service', { service: 'monitoring' }],
   ['POST', '/admin/backup/create', { type: 'schema' }],
+  ['GET', '/admin/backup/list'],
+  ['POST', '/admin/backup/prune', { dry_run: true }],
 ];
 
 beforeAll(async () => {
@@ -51,6 +53,7 @@ beforeAll(async () => {
       ADMIN_API_KEY: KEY,
       ADMIN_AUTH_MAX_FAILURES: '1000',
       EMBEDDED_RELAY_PORT: '0',
+      METRICS_PORT: '0',
     }),
     { roles: ['api'], logger: createLogger({ level: 'silent' }) },
   );

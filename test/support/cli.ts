@@ -32,8 +32,12 @@ export function runCli(
       HOME: process.env.HOME ?? cwd,
       DATA_DIR: join(cwd, 'data'),
       LOG_DIR: join(cwd, 'logs'),
-      // Suites run in parallel: each embedded relay takes a free port unless a test says otherwise.
+      // Suites run in parallel: each embedded relay and metrics exporter takes a free port unless a
+      // test says otherwise.
       EMBEDDED_RELAY_PORT: '0',
+      METRICS_PORT: '0',
+      // A stop answers at once unless a test looks at the load-balancer drain.
+      SHUTDOWN_DRAIN_MS: '0',
       ...env,
     },
     stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

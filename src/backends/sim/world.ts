@@ -5,10 +5,10 @@
 // one consistent world, and a restart keeps it. Streams poll change logs by sequence number:
 // a change made by another process is seen within POLL_MS, one made here at once.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { StartupError } from '../../errors.ts';
+import { prepareOwnerOnlySqlite } from '../../store/file-modes.ts';
 import { deriveKey, type SimKey } from './keys.ts';
 
 export const POLL_MS = 100;
@@ -84,9 +84,9 @@ export class SimWorld {
   constructor(options: SimWorldOptions) {
     this.now = options.now ?? Date.now;
     if (options.dataDir) {
-      const dir = join(options.dataDir, 'sim');
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      this.path = join(dir, 'world.sqlite');
+      this.path = join(options.dataDir, 'sim', 'world.sqlite');
+      // It holds the simulated daemons' seed: owner-only, like everything under DATA_DIR.
+      prepareOwnerOnlySqlite(this.path);
     } else {
       this.path = ':memory:';
     }

@@ -4,7 +4,14 @@ import { Type } from 'typebox';
 import { jobStatistics, recentJobLogs, type JobStatus } from '../../jobs/index.ts';
 import { JOB_STATUSES } from '../../jobs/job-log.ts';
 import { UnknownRuleError } from '../../monitoring/alerts.ts';
-import { createBackup } from '../../operations/backup.ts';
+import {
+  BACKUP_NAME_PATTERN,
+  createBackup,
+  listBackups,
+  openBackup,
+  pruneBackups,
+  UnknownBackupError,
+} from '../../operations/backup.ts';
 import { cleanupOldData, databaseStats } from '../../operations/maintenance.ts';
 import { ProfileBusyError, profileCpu } from '../../operations/profile.ts';
 import { UnknownServiceError } from '../../operations/services.ts';
@@ -213,13 +220,80 @@ export function adminRoutes(deps: OperationsDeps, admin: AdminAccess): RoutePlug
 
     app.post(
       '/admin/backup/create',
-      adminSchema('Back the database up into BACKUP_DIR (owner-only files)', {
+      adminSchema('Back the database up into BACKUP_DIR (owner-only files), then apply retention', {
         body: Type.Object(
           { type: Type.Union([Type.Literal('full'), Type.Literal('schema')], { default: 'full' }) },
           NoExtra,
         ),
       }),
-      async (request) => createBackup(deps.database, deps.config.database, deps.backupDir, request.body.type),
+      async (request) =>
+        createBackup(deps.database, deps.config.database, deps.backupDir, request.body.type, {
+          retention: deps.config.backupRetention,
+        }),
+    );
+
+    app.get(
+      '/admin/backup/list',
+      adminSchema("The backups in this process's BACKUP_DIR, newest first, and the retention"),
+      async () => ({
+        backup_dir: deps.backupDir,
+        retention: deps.config.backupRetention,
+        backups: await listBackups(deps.backupDir),
+      }),
+    );
+
+    app.post(
+      '/admin/backup/prune',
+      adminSchema(
+        'Apply retention to BACKUP_DIR now (BACKUP_RETENTION_DAYS / _COUNT unless given); the newest full backup always stays',
+        {
+          body: Type.Optional(
+            Type.Object(
+              {
+                dry_run: Type.Optional(Type.Boolean({ default: false })),
+                days: Type.Optional(Type.Integer({ minimum: 0, maximum: 36_500 })),
+                count: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+              },
+              NoExtra,
+            ),
+          ),
+        },
+      ),
+      async (request) => {
+        const body = request.body ?? {};
+        const retention = deps.config.backupRetention;
+        return pruneBackups(
+          deps.backupDir,
+          { days: body.days ?? retention.days, count: body.count ?? retention.count },
+          { dryRun: body.dry_run ?? false },
+        );
+      },
+    );
+
+    app.get(
+      '/admin/backup/:name',
+      adminSchema('Download one backup of BACKUP_DIR (streamed; the name as the list shows it)', {
+        params: Type.Object({ name: Type.String({ pattern: BACKUP_NAME_PATTERN, maxLength: 128 }) }, NoExtra),
+      }),
+      async (request, reply) => {
+        let backup;
+        try {
+          backup = await openBackup(deps.backupDir, request.params.name);
+        } catch (error) {
+          if (error instanceof UnknownBackupError) throw new HttpError('not_found', error.message);
+          throw error;
+        }
+        return reply
+          .header(
+            'content-type',
+            backup.name.endsWith('.sql') ? 'application/sql' : 'application/vnd.sqlite3',
+          )
+          .header('content-length', backup.size_bytes)
+          .header('content-disposition', `attachment; filename="${backup.name}"`)
+          .header('cache-control', 'no-store')
+          .header('x-content-type-options', 'nosniff')
+          .send(backup.stream);
+      },
     );
   };
 }

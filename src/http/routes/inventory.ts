@@ -11,6 +11,7 @@ import { DEFAULT_INVENTORY_ASSET, MAX_BATCH_VTXOS } from '../../ledger/inventory
 import { INVENTORY_MONITOR_TASK } from '../../ledger/tasks.ts';
 import type { CleanupResult } from '../../ledger/cleanup.ts';
 import { ADMIN_SECURITY, type AdminAccess } from '../admin-auth.ts';
+import { decimalRange, MAX_MONEY_SATS } from '../amounts.ts';
 import { HttpError } from '../errors.ts';
 import type { HttpServer, RoutePlugin } from '../server.ts';
 import { isoTimeOrNull } from '../../domain/iso-time.ts';
@@ -121,7 +122,10 @@ export function inventoryRoutes(deps: InventoryRoutesDeps): RoutePlugin {
               count: Type.Integer({ minimum: 1, maximum: MAX_BATCH_VTXOS }),
               /** Sats per VTXO, a whole number (or its decimal string); default VTXO_INVENTORY_AMOUNT_SATS. */
               amount_sats: Type.Optional(
-                Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[1-9][0-9]{0,15}$' })]),
+                Type.Union([
+                  Type.Integer({ minimum: 1, maximum: MAX_MONEY_SATS }),
+                  Type.String({ pattern: decimalRange(1, BigInt(MAX_MONEY_SATS)) }),
+                ]),
               ),
             },
             NoExtra,

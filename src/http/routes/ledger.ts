@@ -9,6 +9,7 @@ import { reserveJson } from '../../ledger/reserves.ts';
 import { AssetExistsError, AssetValidationError, type AssetRecord } from '../../ledger/assets.ts';
 import type { VtxoStatus } from '../../store/schema.ts';
 import { ADMIN_SECURITY, type AdminAccess } from '../admin-auth.ts';
+import { Int64String } from '../amounts.ts';
 import { HttpError } from '../errors.ts';
 import type { HttpServer, RoutePlugin } from '../server.ts';
 
@@ -312,8 +313,8 @@ export function ledgerRoutes(deps: LedgerRoutesDeps, admin: AdminAccess): RouteP
               decimals: Type.Integer({ minimum: 0, maximum: 18 }),
               type: Type.Union([Type.Literal('relay_issued'), Type.Literal('permissionless')]),
               tapd_asset_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
-              min_amount: Type.Optional(Type.String({ pattern: '^\\d{1,19}$' })),
-              max_amount: Type.Optional(Type.String({ pattern: '^\\d{1,19}$' })),
+              min_amount: Type.Optional(Int64String(0)),
+              max_amount: Type.Optional(Int64String(0)),
               enabled: Type.Optional(Type.Boolean()),
             },
             NoExtra,

@@ -8,6 +8,7 @@ import { BackendError } from '../../backends/types.ts';
 import type { Lightning } from '../../lightning/module.ts';
 import { invoiceJson, lightningStatus, paymentJson } from '../../lightning/reads.ts';
 import type { Database } from '../../store/database.ts';
+import { Int64String } from '../amounts.ts';
 import { HttpError } from '../errors.ts';
 import type { HttpServer, RoutePlugin } from '../server.ts';
 
@@ -142,7 +143,7 @@ export function lightningRoutes(deps: LightningRoutesDeps): RoutePlugin {
           tags: ['lightning'],
           querystring: Type.Object(
             {
-              amount: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }),
+              amount: Int64String(1, 'amount to land in the base unit, as a decimal string'),
               asset_id: Type.String({ minLength: 1, maxLength: 64, default: 'gBTC' }),
               invoice: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
             },

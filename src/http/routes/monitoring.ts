@@ -1,8 +1,11 @@
-// Read-only operational views: /health/comprehensive, /monitoring/*, /stats, /jobs.
+// Read-only operational views: /health/comprehensive, /monitoring/*, /stats, /jobs. Alerts are
+// answered from the alert engine's memory when the database is down; anything else that needs
+// a dependency that is down answers 503 naming it (the server's error handler).
 import { Type } from 'typebox';
 import { recentJobLogs, type JobStatus } from '../../jobs/index.ts';
 import { JOB_STATUSES } from '../../jobs/job-log.ts';
-import { HttpError } from '../errors.ts';
+import { HttpError, unavailableDependency, within } from '../errors.ts';
+import { QUEUE_READ_DEADLINE_MS, queueDependency } from './queue.ts';
 import type { HttpServer, RoutePlugin } from '../server.ts';
 import { comprehensiveHealth, ledgerCounts, processInfo, type OperationsDeps } from './operations.ts';
 
@@ -84,13 +87,33 @@ export function monitoringRoutes(deps: OperationsDeps): RoutePlugin {
 
     app.get(
       '/stats',
-      { schema: { summary: 'Roll-up of the system: process, queues, ledger, alerts', tags: ['monitoring'] } },
-      async () => ({
-        process: processInfo(deps),
-        queues: await deps.queue.stats().catch(() => null),
-        ledger: await ledgerCounts(deps),
-        alerts_firing: (await deps.alerts.firing()).map((a) => a.rule),
-      }),
+      {
+        schema: {
+          summary:
+            'Roll-up of the system: process, queues, ledger, alerts; queues null (named in `unavailable`) while Redis is down, 503 while the database is',
+          tags: ['monitoring'],
+        },
+      },
+      async () => {
+        const unavailable: string[] = [];
+        const queues = await within(
+          deps.queue.stats(),
+          QUEUE_READ_DEADLINE_MS,
+          queueDependency(deps.queue),
+        ).catch((error: unknown) => {
+          const dependency = unavailableDependency(error);
+          if (!dependency) throw error;
+          unavailable.push(dependency);
+          return null;
+        });
+        return {
+          process: processInfo(deps),
+          queues,
+          ledger: await ledgerCounts(deps),
+          alerts_firing: (await deps.alerts.firing()).map((a) => a.rule),
+          unavailable,
+        };
+      },
     );
 
     app.get(

@@ -1,23 +1,17 @@
 // Process-level endpoints: identity, readiness for load balancers, dependency health.
 import { Type } from 'typebox';
-import type { HealthRegistry } from '../../monitoring/health.ts';
-import type { Readiness } from '../../monitoring/readiness.ts';
+import { answerHealth, answerReady, type ProbeDeps } from '../../monitoring/probes.ts';
 import { NAME, VERSION } from '../../version.ts';
 import type { HttpServer, RoutePlugin } from '../server.ts';
 
-export interface SystemDeps {
-  readonly instanceId: string;
+export interface SystemDeps extends ProbeDeps {
   readonly roles: readonly string[];
   readonly mode: Record<string, string>;
-  readonly startedAt: Date;
-  readonly readiness: Readiness;
-  readonly health: HealthRegistry;
-  /** Dependencies /ready re-checks live on each probe (besides the start-up gates). */
-  readonly readinessChecks: readonly string[];
 }
 
 const Dependency = Type.Object({
-  status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  /** `simulated`: an in-process simulator answers in place of the daemon (DAEMON_MODE=sim). */
+  status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('simulated')]),
   critical: Type.Boolean(),
   latency_ms: Type.Number(),
   error: Type.Optional(Type.String()),
@@ -83,12 +77,8 @@ export function systemRoutes(deps: SystemDeps): RoutePlugin {
         },
       },
       async (_request, reply) => {
-        const state = deps.readiness.state();
-        const live = state.ready ? await deps.health.report(deps.readinessChecks) : undefined;
-        const ready = state.ready && live?.status !== 'unhealthy';
-        return reply
-          .status(ready ? 200 : 503)
-          .send({ ...state, ready, dependencies: live?.dependencies ?? {} });
+        const { status, body } = await answerReady(deps);
+        return reply.status(status).send(body);
       },
     );
 
@@ -96,20 +86,15 @@ export function systemRoutes(deps: SystemDeps): RoutePlugin {
       '/health',
       {
         schema: {
-          summary: 'Each dependency with status and latency; 503 when a critical one is down',
+          summary:
+            'Each dependency with status and latency; 503 when a critical one is down; degraded when a non-critical one is, or a daemon is simulated in production',
           tags: ['system'],
           response: { 200: HealthBody, 503: HealthBody },
         },
       },
       async (_request, reply) => {
-        const report = await deps.health.report();
-        const body = {
-          ...report,
-          version: VERSION,
-          instance: deps.instanceId,
-          uptime_s: Math.floor((Date.now() - deps.startedAt.getTime()) / 1000),
-        };
-        return reply.status(report.status === 'unhealthy' ? 503 : 200).send(body);
+        const { status, body } = await answerHealth(deps);
+        return reply.status(status).send(body);
       },
     );
   };
