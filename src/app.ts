@@ -27,7 +27,8 @@ import type { Logger } from './logging.ts';
 import { HealthRegistry } from './monitoring/health.ts';
 import type { ProbeDeps } from './monitoring/probes.ts';
 import { Readiness } from './monitoring/readiness.ts';
-import { createNostrCore, type NostrCore } from './nostr/core.ts';
+import { createNostrCore, createResponder, type NostrCore } from './nostr/core.ts';
+import { nostrIntakeTask, type IntakeTaskDeps } from './nostr/tasks.ts';
 import { KeyRing, atRestKey, configuredSecret } from './nostr/keys.ts';
 import { INTAKE_GATE, NostrService } from './nostr/service.ts';
 import { ensureLocalSecret } from './secrets.ts';
@@ -51,11 +52,9 @@ import { inventoryRoutes } from './http/routes/inventory.ts';
 import { ledgerRoutes } from './http/routes/ledger.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import { SessionReads } from './ceremony/session-reads.ts';
-import { cancelAction, submitBatchAction } from './nostr/handlers/ceremony.ts';
 import { createLightning, type Lightning } from './lightning/module.ts';
 import { lightningRepeatingJobs, lightningTasks } from './lightning/tasks.ts';
 import { lightningRoutes } from './http/routes/lightning.ts';
-import { liftLightningAction } from './nostr/handlers/lift-lightning.ts';
 import { feeSchedule } from './ceremony/module.ts';
 
 export type Role = 'api' | 'worker' | 'scheduler';
@@ -242,6 +241,7 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     let ceremony: Ceremony | undefined;
     let inventory: InventoryLedger | undefined;
     let lightning: Lightning | undefined;
+    let intakeTask: IntakeTaskDeps | undefined;
     // The queue is built after the modules that enqueue; they reach it through this.
     const queueRef: { current?: JobQueue } = {};
     if (roles.includes('api') || roles.includes('worker')) {
@@ -252,28 +252,13 @@ export async function startGateway(config: Config, options: StartOptions): Promi
         logger: logger.child({ component: 'nostr-keys' }),
       });
       await keys.initialise(configuredSecret(config, logger));
-      const ceremonyRequests = {
-        cancel: (author: string, actionId: string) => ceremony!.engine.cancel(author, actionId),
-        submitBatch: (request: Parameters<Ceremony['admission']['submitBatch']>[0]) =>
-          ceremony!.admission.submitBatch(request),
-      };
       const inventoryKey = await loadInventoryKey({
         database,
         atRestKey: atRestKey(config, secretKey),
         configured: config.inventory.secretKey,
         logger: logger.child({ component: 'inventory-key' }),
       });
-      nostrCore = createNostrCore(
-        config,
-        database,
-        keys,
-        [
-          cancelAction(() => (ceremony ? ceremonyRequests : undefined)),
-          submitBatchAction(() => (ceremony ? ceremonyRequests : undefined)),
-          liftLightningAction(() => lightning?.lift),
-        ],
-        async () => inventoryKey.pubkey,
-      );
+      nostrCore = createNostrCore(config, database, keys);
       ceremony = createCeremony({
         config,
         database,
@@ -307,6 +292,14 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       });
       inventory = inventoryLedger;
       started.push({ name: 'inventory', stop: () => inventoryLedger.close() });
+      intakeTask = {
+        core: nostrCore,
+        responder: createResponder(nostrCore, {
+          actions: [...ceremony.actions, ...lightning.actions],
+          kinds: ceremony.kinds,
+          vtxoPubkey: async () => inventoryKey.pubkey,
+        }),
+      };
     }
 
     const ledger = createLedgerModule({ config, database, backends, logger, store: vtxos });
@@ -314,7 +307,8 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     started.push({ name: 'ledger', stop: () => ledger.stop() });
 
     const tasks = taskRegistry([
-      ...coreTasks({ database, nostr: nostrCore }).values(),
+      ...coreTasks({ database }).values(),
+      nostrIntakeTask(intakeTask),
       ceremonySweepTask(() => ceremony?.engine),
       ceremonyReconcileTask(() => ceremony?.reconciler),
       ...ledger.tasks,

@@ -1,6 +1,7 @@
 // The signing ceremony as the composition root builds it: the engine (state machine), the
-// admission of intents and batches and the intake of responses, plugged into the Nostr
-// responder, and the Issuer. Every process that runs jobs has one (intake events are jobs).
+// admission of intents and batches, the intake of responses and the Issuer; and what it registers
+// with the Nostr responder: the kinds it answers (31510, 31512) and its service actions (`cancel`,
+// `submit_batch`). Every process that runs jobs has one (intake events are jobs).
 import type { ArkBackend } from '../backends/ark/ark-backend.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logging.ts';
@@ -8,6 +9,10 @@ import type { VtxoStore } from '../ledger/vtxo-store.ts';
 import type { NostrCore } from '../nostr/core.ts';
 import type { Database } from '../store/database.ts';
 import type { FeeSchedule, Intent } from '../domain/intents.ts';
+import { KIND } from '../domain/nostr-protocol.ts';
+import { cancelAction, submitBatchAction } from '../nostr/handlers/ceremony.ts';
+import type { AnyAction } from '../nostr/handlers/index.ts';
+import type { KindHandler } from '../nostr/responder.ts';
 import { IntentAdmission } from './admission.ts';
 import { CeremonyEngine, type CrashPoint, type EngineDeps, type InventorySigner } from './engine.ts';
 import { Issuer } from './issue.ts';
@@ -42,6 +47,10 @@ export interface Ceremony {
   readonly issuer: Issuer;
   /** The ledger's reconciliation with the Ark server. */
   readonly reconciler: Reconciler;
+  /** Registered with the Nostr responder: intents (31510) and signing responses (31512). */
+  readonly kinds: ReadonlyMap<number, KindHandler>;
+  /** Registered with the service-action registry: `cancel`, `submit_batch`. */
+  readonly actions: readonly AnyAction[];
 }
 
 /** TEST_CRASH_AFTER: the process dies at once (no cleanup, like a power cut) at that point. */
@@ -110,10 +119,6 @@ export function createCeremony(deps: CeremonyDeps): Ceremony {
     lockTtlMs: 24 * 3_600_000,
   });
   const responses = new ResponseIntake({ engine, publisher: deps.nostr.publisher, logger });
-  deps.nostr.responder.ceremony = {
-    onIntent: (event, key) => admission.onIntent(event, key),
-    onResponse: (event, key) => responses.onResponse(event, key),
-  };
   const reconciler = new Reconciler({
     engine,
     vtxos: deps.vtxos,
@@ -121,5 +126,14 @@ export function createCeremony(deps: CeremonyDeps): Ceremony {
     logger,
     ...(deps.now ? { now: deps.now } : {}),
   });
-  return { engine, admission, responses, issuer, reconciler };
+  const kinds = new Map<number, KindHandler>([
+    [KIND.ACTION_INTENT, (event, key) => admission.onIntent(event, key)],
+    [KIND.SIGNING_RESPONSE, (event, key) => responses.onResponse(event, key)],
+  ]);
+  const requests = {
+    cancel: (author: string, actionId: string) => engine.cancel(author, actionId),
+    submitBatch: (request: Parameters<IntentAdmission['submitBatch']>[0]) => admission.submitBatch(request),
+  };
+  const actions = [cancelAction(requests), submitBatchAction(requests)];
+  return { engine, admission, responses, issuer, reconciler, kinds, actions };
 }

@@ -10,6 +10,8 @@ import type { JobQueue } from '../jobs/queue.ts';
 import type { VtxoStore } from '../ledger/vtxo-store.ts';
 import type { Logger } from '../logging.ts';
 import type { NostrCore } from '../nostr/core.ts';
+import type { AnyAction } from '../nostr/handlers/index.ts';
+import { liftLightningAction } from '../nostr/handlers/lift-lightning.ts';
 import type { Database } from '../store/database.ts';
 import { InvoiceMonitor } from './invoice-monitor.ts';
 import { LandChecker } from './land-check.ts';
@@ -38,6 +40,8 @@ export interface Lightning {
   readonly monitor: InvoiceMonitor;
   /** What the ceremony calls (pass `hooks: () => lightning?.hooks` to createCeremony). */
   readonly hooks: CeremonyHooks;
+  /** Registered with the service-action registry: `lift_lightning`. */
+  readonly actions: readonly AnyAction[];
   /** Stops the subscription and any wait on a payment (payments stay in lnd; re-attached later). */
   stop(): Promise<void>;
 }
@@ -108,6 +112,7 @@ export function createLightning(deps: LightningDeps): Lightning {
       checkIntent: (intent) => checker.check(intent),
       onSettled: (trx, settled) => land.onSettled(trx, settled),
     },
+    actions: [liftLightningAction(lift)],
     async stop() {
       land.stop();
       await monitor.stop();

@@ -1,5 +1,6 @@
 // The parts of the Nostr transport every process shares (API and workers): the key ring, the
-// claim store, the outbox, the publisher and the responder. Built once per process in app.ts.
+// claim store, the outbox and the publisher, built first; and, once the modules that answer
+// events exist, the responder from what they registered (their kinds and service actions).
 import type { Config } from '../config.ts';
 import type { NostrEvent } from '../domain/nostr-protocol.ts';
 import type { Database } from '../store/database.ts';
@@ -8,7 +9,7 @@ import { serviceActions, type AnyAction } from './handlers/index.ts';
 import type { KeyRing } from './keys.ts';
 import { Outbox } from './outbox.ts';
 import { Publisher } from './publisher.ts';
-import { Responder } from './responder.ts';
+import { Responder, type KindHandler } from './responder.ts';
 
 export interface NostrCore {
   readonly config: Config;
@@ -17,7 +18,6 @@ export interface NostrCore {
   readonly claims: ClaimStore;
   readonly outbox: Outbox;
   readonly publisher: Publisher;
-  readonly responder: Responder;
   /** Marks the claim done and queues its replies, in one transaction. False: the claim was lost. */
   complete(event: NostrEvent, attempt: number, replies: readonly NostrEvent[]): Promise<boolean>;
 }
@@ -38,17 +38,18 @@ export function nostrLimits(config: Config): Record<string, number> {
   };
 }
 
-export function createNostrCore(
-  config: Config,
-  database: Database,
-  keys: KeyRing,
-  extraActions: readonly AnyAction[] = [],
+/** What the modules of a process registered to answer events. */
+export interface Answering {
+  /** Service actions besides `info` and `sync_state`. */
+  readonly actions: readonly AnyAction[];
+  /** Kinds besides 31500, each with its handler. */
+  readonly kinds: ReadonlyMap<number, KindHandler>;
   /** The gateway VTXO key, for `info`. */
-  vtxoPubkey?: () => Promise<string | undefined>,
-): NostrCore {
-  const claims = new ClaimStore(database);
-  const outbox = new Outbox(database);
-  const publisher = new Publisher({ keys, outbox, replyTtlS: config.nostr.replyTtlS });
+  readonly vtxoPubkey?: () => Promise<string | undefined>;
+}
+
+export function createResponder(core: NostrCore, answering: Answering): Responder {
+  const { config, database, keys, publisher } = core;
   const actions = serviceActions(
     {
       database,
@@ -56,11 +57,22 @@ export function createNostrCore(
       allowNip04: config.nostr.allowNip04,
       limits: nostrLimits(config),
       fees: config.intents.fees,
-      ...(vtxoPubkey ? { vtxoPubkey } : {}),
+      ...(answering.vtxoPubkey ? { vtxoPubkey: answering.vtxoPubkey } : {}),
     },
-    extraActions,
+    answering.actions,
   );
-  const responder = new Responder({ publisher, actions, allowNip04: config.nostr.allowNip04 });
+  return new Responder({ publisher, actions, kinds: answering.kinds, allowNip04: config.nostr.allowNip04 });
+}
+
+export function createNostrCore(config: Config, database: Database, keys: KeyRing): NostrCore {
+  const claims = new ClaimStore(database);
+  const outbox = new Outbox(database);
+  const publisher = new Publisher({
+    keys,
+    outbox,
+    replyTtlS: config.nostr.replyTtlS,
+    allowNip04: config.nostr.allowNip04,
+  });
   return {
     config,
     database,
@@ -68,7 +80,6 @@ export function createNostrCore(
     claims,
     outbox,
     publisher,
-    responder,
     async complete(event, attempt, replies) {
       const done = await database.db.transaction().execute(async (trx) => {
         if (!(await claims.complete(trx, event.id, attempt, replies))) return false;

@@ -109,7 +109,7 @@ export class Intake {
       const told = this.#rate.get(event.pubkey)!;
       if (!told.told) {
         told.told = true;
-        const reply = core.responder.rejection(
+        const reply = core.publisher.rejection(
           event,
           this.#replyKey(event),
           new ProtocolError('RATE_LIMITED'),
@@ -152,7 +152,7 @@ export class Intake {
     const next = rejection
       ? () =>
           core.complete(event, claim.attempt, [
-            core.responder.rejection(event, this.#replyKey(event), rejection),
+            core.publisher.rejection(event, this.#replyKey(event), rejection),
           ])
       : () => this.enqueue(event, claim.attempt);
     if (rejection) this.counters.rejected += 1;

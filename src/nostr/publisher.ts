@@ -2,8 +2,11 @@
 // `e`, `p`, `expiration`), and hands them to the durable outbox. This is the only place the
 // gateway signs protocol events; nothing reachable over HTTP calls it with caller-chosen content.
 import { randomUUID } from 'node:crypto';
+import type { ProtocolError } from '../domain/error-codes.ts';
 import {
   KIND,
+  detectScheme,
+  firstTag,
   type EncryptionScheme,
   type FailureNotice,
   type NostrEvent,
@@ -21,6 +24,15 @@ export interface PublisherOptions {
   readonly replyTtlS: number;
   /** Tells this process's supervisor (if it has one) that the outbox has work. */
   readonly notify?: () => void;
+  /** NIP-04 requests are answered in NIP-04 (NOSTR_ALLOW_NIP04); otherwise in NIP-44. */
+  readonly allowNip04?: boolean;
+}
+
+/** The scheme a reply to this event uses: the request's, unless NIP-04 is off. */
+export function replyScheme(event: NostrEvent, allowNip04: boolean): EncryptionScheme {
+  if (event.kind === KIND.ACTION_INTENT) return 'nip44';
+  const scheme = detectScheme(event.content);
+  return scheme === 'nip04' && !allowNip04 ? 'nip44' : scheme;
 }
 
 interface Encrypted {
@@ -61,6 +73,29 @@ export class Publisher {
   }
 
   /** 31501: the answer to a 31500 request, from the key the request was addressed to. */
+  /** The reply to an event refused before any handler ran: a 31501 error or a 31341. */
+  rejection(event: NostrEvent, key: GatewayKey, error: ProtocolError): NostrEvent {
+    const scheme = replyScheme(event, this.#options.allowNip04 ?? false);
+    if (event.kind === KIND.SERVICE_REQUEST) {
+      const requestId = firstTag(event, 'd') ?? event.id;
+      return this.serviceResponse(
+        event,
+        { request_id: requestId, status: 'error', error: { code: error.code, message: error.message } },
+        { key, scheme },
+      );
+    }
+    return this.failureNotice(
+      event,
+      {
+        action_id: firstTag(event, 'd') ?? null,
+        code: error.code,
+        message: error.message,
+        details: error.details ?? {},
+      },
+      { key, scheme },
+    );
+  }
+
   serviceResponse(request: NostrEvent, body: ServiceResponse, target: Omit<Encrypted, 'to'>): NostrEvent {
     return this.#encrypted(KIND.SERVICE_RESPONSE, { ...target, to: request.pubkey }, body, [
       ['e', request.id],

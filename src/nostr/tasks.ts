@@ -1,10 +1,10 @@
 // The job that handles one claimed intake event. It runs on any worker (the API process's
-// own, or a separate `arkrelay worker`): it needs only the database and the key ring, because
+// own, or a separate `arkrelay worker`): it needs the key ring and the responder, because
 // replies go to the durable outbox, which the API process's supervisor publishes.
 import { PermanentJobError, defineTask, type TaskDefinition } from '../jobs/queue.ts';
 import { tagValues, type NostrEvent } from '../domain/nostr-protocol.ts';
 import type { NostrCore } from './core.ts';
-import { Responder } from './responder.ts';
+import { protocolError, type Responder } from './responder.ts';
 
 export const NOSTR_INTAKE_TASK = 'nostr.intake';
 export const NOSTR_INTAKE_ATTEMPTS = 3;
@@ -17,8 +17,13 @@ export interface NostrIntakeJob {
 
 export const intakeJobId = (eventId: string, attempt: number) => `nostr-${eventId}-${attempt}`;
 
-/** `core` is undefined in a process that never runs jobs (a scheduler): the task is only named. */
-export function nostrIntakeTask(core: NostrCore | undefined): TaskDefinition<NostrIntakeJob> {
+/** Unset in a process that never runs jobs (a scheduler): the task is only named. */
+export interface IntakeTaskDeps {
+  readonly core: NostrCore;
+  readonly responder: Responder;
+}
+
+export function nostrIntakeTask(deps: IntakeTaskDeps | undefined): TaskDefinition<NostrIntakeJob> {
   return defineTask<NostrIntakeJob>({
     name: NOSTR_INTAKE_TASK,
     queue: 'default',
@@ -26,7 +31,8 @@ export function nostrIntakeTask(core: NostrCore | undefined): TaskDefinition<Nos
     backoffMs: 1000,
     timeoutMs: 30_000,
     handler: async ({ event, attempt }, ctx) => {
-      if (!core) throw new PermanentJobError('this process has no Nostr key ring');
+      if (!deps) throw new PermanentJobError('this process has no Nostr key ring');
+      const { core, responder } = deps;
       const addressed = tagValues(event, 'p');
       let key = core.keys.keys.find((k) => addressed.includes(k.pubkey));
       // Rotated by another process since this one loaded its keys.
@@ -35,13 +41,13 @@ export function nostrIntakeTask(core: NostrCore | undefined): TaskDefinition<Nos
         key = core.keys.keys.find((k) => addressed.includes(k.pubkey));
       }
       const replies = key
-        ? await core.responder.respond(event, key, {
+        ? await responder.respond(event, key, {
             attempt: ctx.attempt,
             lastAttempt: ctx.attempt >= NOSTR_INTAKE_ATTEMPTS,
             logger: ctx.logger,
             signal: ctx.signal,
           })
-        : [core.responder.rejection(event, core.keys.active, Responder.error('NOT_ADDRESSED'))];
+        : [core.publisher.rejection(event, core.keys.active, protocolError('NOT_ADDRESSED'))];
       const completed = await core.complete(event, attempt, replies);
       if (!completed) ctx.logger.warn({ event: event.id }, 'claim was taken over; this reply is dropped');
       return { event: event.id, kind: event.kind, replies: replies.map((r) => r.id), completed };

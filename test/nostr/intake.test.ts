@@ -50,13 +50,13 @@ function harness(rateLimitPerMinute = 60) {
         return { outcome: 'claimed', attempt: 1 };
       },
     },
-    responder: {
+    publisher: {
+      send: async () => undefined,
       rejection(event: NostrEvent, _key: unknown, error: ProtocolError) {
         rejected.push({ event: event.id, code: error.code });
         return { id: `reply-${event.id}` } as NostrEvent;
       },
     },
-    publisher: { send: async () => undefined },
     complete: async () => true,
   } as unknown as NostrCore;
   const queue = {

@@ -1,6 +1,6 @@
 // The ceremony's service requests: `cancel {action_id}` and `submit_batch {batch_id, intents}`
 // (docs/protocol.md, "Service requests of the ceremony"). The work is the ceremony's; these
-// only check the params' shape. The ceremony is reached lazily: it is built after this registry.
+// only check the params' shape; the ceremony module registers them.
 import { ProtocolError } from '../../domain/error-codes.ts';
 import { defineAction, type ServiceAction } from './action.ts';
 
@@ -22,13 +22,7 @@ function only(params: Record<string, unknown>, fields: readonly string[]): void 
     throw new ProtocolError('MALFORMED_CONTENT', `unknown param(s): ${unknown.join(', ')}`);
 }
 
-function ceremonyOf(get: () => CeremonyRequests | undefined): CeremonyRequests {
-  const ceremony = get();
-  if (!ceremony) throw new ProtocolError('SERVICE_UNAVAILABLE', 'the signing ceremony is not running here');
-  return ceremony;
-}
-
-export function cancelAction(get: () => CeremonyRequests | undefined): ServiceAction<{ actionId: string }> {
+export function cancelAction(ceremony: CeremonyRequests): ServiceAction<{ actionId: string }> {
   return defineAction({
     name: 'cancel',
     parse: (params) => {
@@ -38,12 +32,12 @@ export function cancelAction(get: () => CeremonyRequests | undefined): ServiceAc
       }
       return { actionId: params.action_id };
     },
-    handle: ({ actionId }, ctx) => ceremonyOf(get).cancel(ctx.author, actionId),
+    handle: ({ actionId }, ctx) => ceremony.cancel(ctx.author, actionId),
   });
 }
 
 export function submitBatchAction(
-  get: () => CeremonyRequests | undefined,
+  ceremony: CeremonyRequests,
 ): ServiceAction<{ batchId: string; events: unknown[] }> {
   return defineAction({
     name: 'submit_batch',
@@ -57,7 +51,7 @@ export function submitBatchAction(
       return { batchId: params.batch_id, events: params.intents };
     },
     handle: ({ batchId, events }, ctx) =>
-      ceremonyOf(get).submitBatch({
+      ceremony.submitBatch({
         batchId,
         requestEventId: ctx.requestEventId,
         submitter: ctx.author,

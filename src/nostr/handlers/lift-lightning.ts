@@ -1,8 +1,8 @@
 // `lift_lightning {asset_id, amount}` → `{bolt11, payment_hash, expires_at, amount, amount_msat,
 // asset_id}`: an invoice that, once paid, credits `amount` of the asset to the requester exactly
-// once (docs/lightning.md). The work is the Lightning module's; this checks the params' shape. The
-// module is reached lazily: it is built after this registry. A rerun of the same request (after a
-// crash) answers with the invoice already made for it.
+// once (docs/lightning.md). The work is the Lightning module's, which registers this action; this
+// checks the params' shape. A rerun of the same request (after a crash) answers with the invoice
+// already made for it.
 import { ProtocolError } from '../../domain/error-codes.ts';
 import { parseAmount } from '../../domain/intents.ts';
 import { defineAction, type ServiceAction } from './action.ts';
@@ -19,9 +19,7 @@ export interface LiftRequests {
 
 const ASSET_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export function liftLightningAction(
-  get: () => LiftRequests | undefined,
-): ServiceAction<{ assetId: string; amount: bigint }> {
+export function liftLightningAction(lift: LiftRequests): ServiceAction<{ assetId: string; amount: bigint }> {
   return defineAction({
     name: 'lift_lightning',
     parse: (params) => {
@@ -33,16 +31,13 @@ export function liftLightningAction(
       }
       return { assetId: params.asset_id, amount: parseAmount(params.amount, 'amount') };
     },
-    handle: async ({ assetId, amount }, ctx) => {
-      const lift = get();
-      if (!lift) throw new ProtocolError('SERVICE_UNAVAILABLE', 'Lightning is not running here');
-      return lift.createInvoice({
+    handle: async ({ assetId, amount }, ctx) =>
+      lift.createInvoice({
         owner: ctx.author,
         assetId,
         amount,
         requestId: ctx.requestId,
         requestEventId: ctx.requestEventId,
-      });
-    },
+      }),
   });
 }
