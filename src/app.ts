@@ -20,7 +20,7 @@ import { monitoringRoutes } from './http/routes/monitoring.ts';
 import type { OperationsDeps } from './http/routes/operations.ts';
 import { createMonitoring } from './monitoring/index.ts';
 import { ServiceRegistry } from './operations/services.ts';
-import { createJobQueue, taskRegistry, type AnyTask, type JobQueue } from './jobs/index.ts';
+import { createJobQueue, TaskTable, type AnyTask, type JobQueue } from './jobs/index.ts';
 import { coreTasks } from './jobs/tasks/index.ts';
 import { startScheduler } from './jobs/scheduler.ts';
 import type { Logger } from './logging.ts';
@@ -33,9 +33,9 @@ import { KeyRing, atRestKey, configuredSecret } from './nostr/keys.ts';
 import { INTAKE_GATE, NostrService } from './nostr/service.ts';
 import { ensureLocalSecret } from './secrets.ts';
 import { openDatabase, type Database } from './store/database.ts';
-import { migrateToLatest, pendingMigrations } from './store/migrator.ts';
+import { prepareSchema } from './store/migrator.ts';
 import { VERSION } from './version.ts';
-import { createCeremony, type Ceremony } from './ceremony/module.ts';
+import { createCeremony, createCeremonyBase, type Ceremony } from './ceremony/module.ts';
 import {
   ceremonyReconcileTask,
   ceremonySweepTask,
@@ -112,31 +112,6 @@ export function effectiveRoles(config: Config, roles: readonly Role[]): Role[] {
     all.add('scheduler');
   }
   return (['api', 'worker', 'scheduler'] as const).filter((r) => all.has(r));
-}
-
-export async function prepareSchema(config: Config, database: Database, logger: Logger): Promise<void> {
-  if (database.kind === 'sqlite') {
-    // The embedded default migrates itself: there is no separate deploy step on a laptop.
-    await migrateToLatest(database, logger);
-    return;
-  }
-  const pending = await pendingMigrations(database);
-  if (pending.length > 0) {
-    throw new StartupError(
-      'DATABASE_URL',
-      `database schema of ${config.database.kind === 'mariadb' ? config.database.display : ''} is ${pending.length} migration(s) behind; run \`arkrelay migrate\``,
-    );
-  }
-}
-
-export async function runMigrations(config: Config, logger: Logger): Promise<string[]> {
-  const database = await openDatabase(config.database, logger);
-  try {
-    const { applied } = await migrateToLatest(database, logger);
-    return applied;
-  } finally {
-    await database.close();
-  }
 }
 
 export async function startGateway(config: Config, options: StartOptions): Promise<Gateway> {
@@ -233,8 +208,18 @@ export async function startGateway(config: Config, options: StartOptions): Promi
       );
     }
 
-    // The gateway key: API processes sign replies, workers decrypt requests; a key that does
-    // not decrypt stops the start here, naming the variable.
+    // The queue first, so every module is given the queue itself; each registers its tasks in
+    // `tasks`, which is sealed before the workers start.
+    const tasks = new TaskTable();
+    const queue = await createJobQueue(config, { database, logger, tasks: tasks.registry });
+    started.push({ name: 'queue', stop: () => queue.close() });
+    health.register({
+      name: queue.kind === 'bullmq' ? 'redis' : 'queue',
+      critical: true,
+      check: async (timeoutMs) => ({ latencyMs: await queue.ping(timeoutMs), details: { kind: queue.kind } }),
+    });
+    readiness.open('queue');
+
     // The ledger's one VTXO service, shared by everything that changes VTXO rows here.
     const vtxos = new VtxoStore(database);
     let nostrCore: NostrCore | undefined;
@@ -242,9 +227,9 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     let inventory: InventoryLedger | undefined;
     let lightning: Lightning | undefined;
     let intakeTask: IntakeTaskDeps | undefined;
-    // The queue is built after the modules that enqueue; they reach it through this.
-    const queueRef: { current?: JobQueue } = {};
     if (roles.includes('api') || roles.includes('worker')) {
+      // The gateway key: API processes sign replies, workers decrypt requests; a key that does
+      // not decrypt stops the start here, naming the variable.
       const keys = new KeyRing({
         database,
         atRestKey: atRestKey(config, secretKey),
@@ -259,6 +244,18 @@ export async function startGateway(config: Config, options: StartOptions): Promi
         logger: logger.child({ component: 'inventory-key' }),
       });
       nostrCore = createNostrCore(config, database, keys);
+      const base = createCeremonyBase({ config, database, ark: backends.ark, vtxos, inventoryKey });
+      lightning = createLightning({
+        config,
+        database,
+        backends,
+        nostr: nostrCore,
+        vtxos,
+        ceremony: base,
+        inventoryKey,
+        queue,
+        logger,
+      });
       ceremony = createCeremony({
         config,
         database,
@@ -267,18 +264,8 @@ export async function startGateway(config: Config, options: StartOptions): Promi
         vtxos,
         inventoryKey,
         logger,
-        hooks: () => lightning?.hooks,
-      });
-      lightning = createLightning({
-        config,
-        database,
-        backends,
-        nostr: nostrCore,
-        vtxos,
-        ceremony,
-        inventoryKey,
-        queue: () => queueRef.current,
-        logger,
+        base,
+        hooks: lightning.hooks,
       });
       const inventoryLedger = await createInventoryLedger({
         config,
@@ -306,25 +293,17 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     await ledger.start();
     started.push({ name: 'ledger', stop: () => ledger.stop() });
 
-    const tasks = taskRegistry([
+    tasks.register([
       ...coreTasks({ database }).values(),
       nostrIntakeTask(intakeTask),
-      ceremonySweepTask(() => ceremony?.engine),
-      ceremonyReconcileTask(() => ceremony?.reconciler),
+      ceremonySweepTask(ceremony?.engine),
+      ceremonyReconcileTask(ceremony?.reconciler),
       ...ledger.tasks,
       ...inventoryTasks(inventory),
-      ...lightningTasks(() => lightning, config),
+      ...lightningTasks(lightning, config),
       ...(options.extraTasks ?? []),
     ]);
-    const queue = await createJobQueue(config, { database, logger, tasks });
-    queueRef.current = queue;
-    started.push({ name: 'queue', stop: () => queue.close() });
-    health.register({
-      name: queue.kind === 'bullmq' ? 'redis' : 'queue',
-      critical: true,
-      check: async (timeoutMs) => ({ latencyMs: await queue.ping(timeoutMs), details: { kind: queue.kind } }),
-    });
-    readiness.open('queue');
+    tasks.seal();
 
     if (roles.includes('worker')) {
       await queue.startWorkers({ concurrency: config.jobs.concurrency, role: roles.join('+') });

@@ -110,7 +110,7 @@ async function migrate(): Promise<void> {
   const config = readConfig();
   const logger = processLogger(config, 'migrate');
   try {
-    const { runMigrations } = await app();
+    const { runMigrations } = await import('./store/migrator.ts');
     const applied = await runMigrations(config, logger);
     console.log(
       applied.length > 0

@@ -29,8 +29,8 @@ import { CHALLENGE_TYPE, challengePayload } from './challenge.ts';
 import type { PreparedTx } from './context.ts';
 import { judge } from './failures.ts';
 import type { Plan } from './planner.ts';
+import type { CeremonyRecords } from './records.ts';
 import {
-  CeremonyRecords,
   isEnded,
   isPreSubmission,
   mapGroup,
@@ -54,6 +54,7 @@ export interface EngineDeps {
   readonly database: Database;
   readonly vtxos: VtxoStore;
   readonly ark: ArkBackend;
+  readonly records: CeremonyRecords;
   readonly publisher: Publisher;
   readonly inventoryKey: () => Promise<InventorySigner>;
   readonly stepTimeoutMs: number;
@@ -113,7 +114,7 @@ export class CeremonyEngine {
   constructor(deps: EngineDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
-    this.records = new CeremonyRecords(deps.database, this.#now);
+    this.records = deps.records;
   }
 
   get now(): number {

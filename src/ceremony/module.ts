@@ -17,6 +17,7 @@ import { IntentAdmission } from './admission.ts';
 import { CeremonyEngine, type CrashPoint, type EngineDeps, type InventorySigner } from './engine.ts';
 import { Issuer } from './issue.ts';
 import { Reconciler } from './reconcile.ts';
+import { CeremonyRecords } from './records.ts';
 import { ResponseIntake } from './responses.ts';
 
 export interface CeremonyDeps {
@@ -28,9 +29,17 @@ export interface CeremonyDeps {
   readonly inventoryKey: InventorySigner;
   readonly logger: Logger;
   readonly now?: () => number;
-  /** What another module (Lightning lands) adds to the ceremony; read at each use, so it can be
-   * built after the ceremony it needs. */
-  readonly hooks?: () => CeremonyHooks | undefined;
+  /** The records and the Issuer, built first (createCeremonyBase): Lightning needs them too. */
+  readonly base: CeremonyBase;
+  /** What another module (Lightning lands) adds to the ceremony. */
+  readonly hooks?: CeremonyHooks;
+}
+
+/** The ceremony's records and the Issuer: what the ceremony and Lightning both build on. */
+export interface CeremonyBase {
+  readonly records: CeremonyRecords;
+  /** Gateway-only Ark transactions that put units in a user's hands (lifts, mints). */
+  readonly issuer: Issuer;
 }
 
 export interface CeremonyHooks {
@@ -74,16 +83,35 @@ export function feeSchedule(config: Pick<Config, 'intents'>): FeeSchedule {
   };
 }
 
+export function createCeremonyBase(
+  deps: Pick<CeremonyDeps, 'config' | 'database' | 'ark' | 'vtxos' | 'inventoryKey' | 'now'>,
+): CeremonyBase {
+  const records = new CeremonyRecords(deps.database, deps.now);
+  const issuer = new Issuer({
+    database: deps.database,
+    records,
+    vtxos: deps.vtxos,
+    ark: deps.ark,
+    inventoryKey: async () => deps.inventoryKey,
+    inventoryAssetId: deps.config.intents.fees.intentAsset,
+    // Held until the issue is recorded: a crash in between resumes the same transaction.
+    lockTtlMs: 24 * 3_600_000,
+  });
+  return { records, issuer };
+}
+
 export function createCeremony(deps: CeremonyDeps): Ceremony {
   const logger = deps.logger.child({ component: 'ceremony' });
+  const hooks = deps.hooks ?? {};
   const engine: CeremonyEngine = new CeremonyEngine({
     database: deps.database,
     vtxos: deps.vtxos,
     ark: deps.ark,
+    records: deps.base.records,
     publisher: deps.nostr.publisher,
     inventoryKey: async () => deps.inventoryKey,
     stepTimeoutMs: deps.config.ceremony.stepTimeoutMs,
-    onSettled: async (trx, settled) => deps.hooks?.()?.onSettled?.(trx, settled),
+    onSettled: async (trx, settled) => hooks.onSettled?.(trx, settled),
     replan: (group): Promise<void> => admission.replan(group),
     ...(deps.config.ceremony.crashAfter
       ? { crashPoint: crashAt(deps.config.ceremony.crashAfter, logger) }
@@ -105,18 +133,8 @@ export function createCeremony(deps: CeremonyDeps): Ceremony {
       inventoryAssetId: deps.config.intents.fees.intentAsset,
       limits: deps.config.ceremony.limits,
     },
-    checkIntent: async (intent) => deps.hooks?.()?.checkIntent?.(intent),
+    checkIntent: async (intent) => hooks.checkIntent?.(intent),
     logger,
-  });
-  const issuer = new Issuer({
-    database: deps.database,
-    records: engine.records,
-    vtxos: deps.vtxos,
-    ark: deps.ark,
-    inventoryKey: async () => deps.inventoryKey,
-    inventoryAssetId: deps.config.intents.fees.intentAsset,
-    // Held until the issue is recorded: a crash in between resumes the same transaction.
-    lockTtlMs: 24 * 3_600_000,
   });
   const responses = new ResponseIntake({ engine, publisher: deps.nostr.publisher, logger });
   const reconciler = new Reconciler({
@@ -135,5 +153,5 @@ export function createCeremony(deps: CeremonyDeps): Ceremony {
     submitBatch: (request: Parameters<IntentAdmission['submitBatch']>[0]) => admission.submitBatch(request),
   };
   const actions = [cancelAction(requests), submitBatchAction(requests)];
-  return { engine, admission, responses, issuer, reconciler, kinds, actions };
+  return { engine, admission, responses, issuer: deps.base.issuer, reconciler, kinds, actions };
 }

@@ -33,18 +33,16 @@ export async function sweepSessions(engine: CeremonyEngine): Promise<SweepResult
 }
 
 /** `engine` is undefined in a process that runs no jobs: the task is only named. */
-export function ceremonySweepTask(
-  engine: () => CeremonyEngine | undefined,
-): TaskDefinition<Record<string, never>> {
+/** `engine` is unset in a process without the ceremony (a scheduler): the task is only named. */
+export function ceremonySweepTask(engine: CeremonyEngine | undefined): TaskDefinition<Record<string, never>> {
   return defineTask({
     name: CEREMONY_SWEEP_TASK,
     queue: 'default',
     attempts: 1,
     timeoutMs: 120_000,
     handler: async (_data, ctx) => {
-      const current = engine();
-      if (!current) return { skipped: 'no ceremony in this process' };
-      const result = await sweepSessions(current);
+      if (!engine) return { skipped: 'no ceremony in this process' };
+      const result = await sweepSessions(engine);
       if (result.failedToAdvance > 0)
         ctx.logger.warn(result, 'some sessions could not advance; next sweep retries');
       return result;
@@ -56,7 +54,7 @@ export const CEREMONY_RECONCILE_TASK = 'ceremony.reconcile';
 
 /** The reconciliation with the Ark server (reconcile.ts); undefined in a process that runs no jobs. */
 export function ceremonyReconcileTask(
-  reconciler: () => Reconciler | undefined,
+  reconciler: Reconciler | undefined,
 ): TaskDefinition<Record<string, never>> {
   return defineTask({
     name: CEREMONY_RECONCILE_TASK,
@@ -64,9 +62,8 @@ export function ceremonyReconcileTask(
     attempts: 1,
     timeoutMs: 120_000,
     handler: async () => {
-      const current = reconciler();
-      if (!current) return { skipped: 'no ceremony in this process' };
-      return reconcileJson(await current.run());
+      if (!reconciler) return { skipped: 'no ceremony in this process' };
+      return reconcileJson(await reconciler.run());
     },
   });
 }

@@ -62,12 +62,35 @@ export function defineTask<T>(definition: TaskDefinition<T>): TaskDefinition<T> 
 }
 
 export function taskRegistry(tasks: readonly AnyTask[]): TaskRegistry {
-  const registry = new Map<string, AnyTask>();
-  for (const task of tasks) {
-    if (registry.has(task.name)) throw new Error(`task ${task.name} is defined twice`);
-    registry.set(task.name, task);
+  const table = new TaskTable();
+  table.register(tasks);
+  return table.registry;
+}
+
+/**
+ * The tasks of a process, registered by each module as the composition builds it. The queue is
+ * built first, reading this table, so that every module can be given the queue itself; the table
+ * is sealed before the workers start, and reads only from then on.
+ */
+export class TaskTable {
+  readonly #tasks = new Map<string, AnyTask>();
+  #sealed = false;
+
+  get registry(): TaskRegistry {
+    return this.#tasks;
   }
-  return registry;
+
+  register(tasks: Iterable<AnyTask>): void {
+    if (this.#sealed) throw new Error('tasks are registered before the workers start');
+    for (const task of tasks) {
+      if (this.#tasks.has(task.name)) throw new Error(`task ${task.name} is defined twice`);
+      this.#tasks.set(task.name, task);
+    }
+  }
+
+  seal(): void {
+    this.#sealed = true;
+  }
 }
 
 export interface EnqueueOptions {

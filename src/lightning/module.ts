@@ -1,9 +1,9 @@
-// Lightning as the composition root builds it, after the ceremony it needs (the Issuer credits
-// lifts; lands are ceremony sessions): the lift service, the land service with the ceremony
-// hooks (checkIntent before anything is locked, onSettled inside the settlement transaction),
+// Lightning as the composition root builds it, on the ceremony's records and Issuer (the Issuer
+// credits lifts; lands are ceremony sessions) and before the ceremony, which it gives its hooks:
+// the lift service, the land service with the ceremony hooks (checkIntent before anything is locked, onSettled inside the settlement transaction),
 // the invoice subscription (a managed service, LIGHTNING_AUTO_START), the jobs and the reads.
 import type { Backends } from '../backends/index.ts';
-import type { Ceremony, CeremonyHooks } from '../ceremony/module.ts';
+import type { CeremonyBase, CeremonyHooks } from '../ceremony/module.ts';
 import type { InventorySigner } from '../ceremony/engine.ts';
 import type { Config } from '../config.ts';
 import type { JobQueue } from '../jobs/queue.ts';
@@ -25,10 +25,11 @@ export interface LightningDeps {
   readonly backends: Pick<Backends, 'ark' | 'assets' | 'lightning'>;
   readonly nostr: NostrCore;
   readonly vtxos: VtxoStore;
-  readonly ceremony: Ceremony;
+  /** The ceremony's records and Issuer (lifts are issued; lands are ceremony sessions). */
+  readonly ceremony: CeremonyBase;
   readonly inventoryKey: InventorySigner;
-  /** The job queue, once built (it is built after this module); undefined: rely on the sweep. */
-  readonly queue: () => JobQueue | undefined;
+  /** Where a land's payment is queued right after its settlement (the sweep is the backstop). */
+  readonly queue: Pick<JobQueue, 'enqueue'>;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -38,7 +39,7 @@ export interface Lightning {
   readonly land: LandService;
   readonly checker: LandChecker;
   readonly monitor: InvoiceMonitor;
-  /** What the ceremony calls (pass `hooks: () => lightning?.hooks` to createCeremony). */
+  /** What the ceremony calls (given to createCeremony, which is built after this module). */
   readonly hooks: CeremonyHooks;
   /** Registered with the service-action registry: `lift_lightning`. */
   readonly actions: readonly AnyAction[];
@@ -67,7 +68,7 @@ export function createLightning(deps: LightningDeps): Lightning {
   });
   const land = new LandService({
     database: deps.database,
-    records: deps.ceremony.engine.records,
+    records: deps.ceremony.records,
     lightning,
     assets,
     ark,
@@ -81,9 +82,7 @@ export function createLightning(deps: LightningDeps): Lightning {
     lockTtlMs: deps.config.ceremony.sessionTimeoutMs,
     instanceId: deps.config.instanceId,
     kick: (paymentHash) => {
-      const queue = deps.queue();
-      if (!queue) return;
-      queue
+      deps.queue
         .enqueue(LIGHTNING_PAY_TASK, { payment_hash: paymentHash }, { jobId: `land-pay-${paymentHash}` })
         .catch((error: unknown) =>
           logger.warn(

@@ -13,14 +13,14 @@ export const LIGHTNING_PAY_TASK = 'lightning.pay';
 
 const HASH = /^[0-9a-f]{64}$/;
 
-function need(get: () => Lightning | undefined): Lightning {
-  const lightning = get();
+/** `lightning` is unset in a process that runs no Lightning (a scheduler): the tasks are only named. */
+function need(lightning: Lightning | undefined): Lightning {
   if (!lightning) throw new PermanentJobError('this process has no Lightning module');
   return lightning;
 }
 
 export function lightningTasks(
-  get: () => Lightning | undefined,
+  lightning: Lightning | undefined,
   config: Pick<Config, 'lightning'>,
 ): AnyTask[] {
   return [
@@ -31,9 +31,9 @@ export function lightningTasks(
       attempts: 1,
       timeoutMs: config.lightning.paymentTimeoutS * 1000 + 120_000,
       handler: async () => {
-        const lightning = need(get);
-        const lifts = await lightning.lift.sweep();
-        const lands = await lightning.land.sweep();
+        const { lift, land } = need(lightning);
+        const lifts = await lift.sweep();
+        const lands = await land.sweep();
         return { lifts, lands };
       },
     }),
@@ -48,7 +48,7 @@ export function lightningTasks(
         if (typeof data?.payment_hash !== 'string' || !HASH.test(data.payment_hash)) {
           throw new PermanentJobError('payment_hash must be 64 lowercase hex');
         }
-        return { outcome: await need(get).land.pay(data.payment_hash) };
+        return { outcome: await need(lightning).land.pay(data.payment_hash) };
       },
     }),
   ];

@@ -1,7 +1,7 @@
 // `arkrelay keys generate | encrypt | rotate | pubkey`. Output goes to stdout for the operator
 // (never to the log); a private key is only ever printed encrypted, and read from stdin, never
 // from the command line (which other users can see in the process list).
-import { prepareSchema } from '../app.ts';
+import { prepareSchema } from '../store/migrator.ts';
 import type { Config } from '../config.ts';
 import { StartupError } from '../errors.ts';
 import type { Logger } from '../logging.ts';

@@ -2,8 +2,10 @@
 // (GET_LOCK on MariaDB, the write lock on SQLite, see sqlite-dialect.ts), so several
 // instances starting at once apply each migration exactly once.
 import { Migrator } from 'kysely/migration';
+import type { Config } from '../config.ts';
+import { StartupError } from '../errors.ts';
 import type { Logger } from '../logging.ts';
-import type { Database } from './database.ts';
+import { openDatabase, type Database } from './database.ts';
 import { migrationProvider } from './migrations/index.ts';
 
 export class MigrationError extends Error {
@@ -44,4 +46,32 @@ export async function pendingMigrations(database: Database): Promise<string[]> {
 export async function listTables(database: Database): Promise<string[]> {
   const tables = await database.db.introspection.getTables();
   return tables.map((t) => t.name).sort();
+}
+
+/**
+ * Before a process uses the database: the embedded default migrates itself (there is no separate
+ * deploy step on a laptop); MariaDB must already be migrated (`arkrelay migrate`, a release step).
+ */
+export async function prepareSchema(config: Config, database: Database, logger: Logger): Promise<void> {
+  if (database.kind === 'sqlite') {
+    await migrateToLatest(database, logger);
+    return;
+  }
+  const pending = await pendingMigrations(database);
+  if (pending.length > 0) {
+    throw new StartupError(
+      'DATABASE_URL',
+      `database schema of ${config.database.kind === 'mariadb' ? config.database.display : ''} is ${pending.length} migration(s) behind; run \`arkrelay migrate\``,
+    );
+  }
+}
+
+export async function runMigrations(config: Config, logger: Logger): Promise<string[]> {
+  const database = await openDatabase(config.database, logger);
+  try {
+    const { applied } = await migrateToLatest(database, logger);
+    return applied;
+  } finally {
+    await database.close();
+  }
 }
