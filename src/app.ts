@@ -11,6 +11,7 @@ import { queueRoutes } from './http/routes/queue.ts';
 import { backendRoutes } from './http/routes/backends.ts';
 import { nostrRoutes } from './http/routes/nostr.ts';
 import { adminGuard, type AdminAccess } from './http/admin-auth.ts';
+import { routePlugins, type RouteSet } from './http/admin-scope.ts';
 import { auditHook } from './http/audit.ts';
 import { configuredSecrets, createRedactor } from './http/redact.ts';
 import { holdInstanceLease } from './operations/instance-lease.ts';
@@ -459,43 +460,43 @@ export async function startGateway(config: Config, options: StartOptions): Promi
     let http: HttpServer | undefined;
     let httpUrl: string | undefined;
     if (roles.includes('api')) {
-      http = await createHttpServer(
-        logger,
-        [
-          systemRoutes({ ...probes, roles, mode: { ...describeMode(config) } }),
-          queueRoutes(queue),
-          backendRoutes({ backends, admin }),
-          ...(nostr ? [nostrRoutes(nostr, admin)] : []),
-          monitoringRoutes(operations),
-          adminRoutes(operations, admin),
-          ledgerRoutes(ledger, admin),
-          ...(inventory ? [inventoryRoutes({ ledger: inventory, admin, queue })] : []),
-          ...(lightning
-            ? [
-                lightningRoutes({
+      const ceremonyNow = ceremony;
+      const routeSets: RouteSet[] = [
+        { open: systemRoutes({ ...probes, roles, mode: { ...describeMode(config) } }) },
+        { open: queueRoutes(queue) },
+        backendRoutes({ backends, admin }),
+        ...(nostr ? [nostrRoutes(nostr)] : []),
+        { open: monitoringRoutes(operations) },
+        { admin: adminRoutes(operations) },
+        ledgerRoutes(ledger),
+        ...(inventory ? [inventoryRoutes({ ledger: inventory, queue })] : []),
+        ...(lightning
+          ? [
+              {
+                open: lightningRoutes({
                   database,
                   backend: backends.lightning,
                   lightning,
                   fees: feeSchedule(config),
                   feeLimitSat: BigInt(config.lightning.feeLimitSat),
                 }),
-              ]
-            : []),
-          ...(ceremony
-            ? [
-                sessionRoutes(
-                  {
-                    reads: new SessionReads(database, ceremony.engine),
-                    reconcile: () => ceremony!.reconciler.run(),
-                    challengeRetentionMs: config.ceremony.challengeRetentionMs,
-                  },
-                  admin,
-                ),
-              ]
-            : []),
-        ],
-        { metrics: monitoring.metrics, redactUrl: redactor.url },
-      );
+              },
+            ]
+          : []),
+        ...(ceremonyNow
+          ? [
+              sessionRoutes({
+                reads: new SessionReads(database, ceremonyNow.engine),
+                reconcile: () => ceremonyNow.reconciler.run(),
+                challengeRetentionMs: config.ceremony.challengeRetentionMs,
+              }),
+            ]
+          : []),
+      ];
+      http = await createHttpServer(logger, routePlugins(routeSets, admin), {
+        metrics: monitoring.metrics,
+        redactUrl: redactor.url,
+      });
       try {
         await http.listen({ port: config.port, host: config.host });
       } catch (error) {

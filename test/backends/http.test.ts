@@ -1,5 +1,6 @@
 // GET /grpc/*, reconnect and the simulator's HTTP controls, over the real route plugins and
 // the real simulators; and the composed gateway showing each daemon's mode.
+import { routePlugins } from '../../src/http/admin-scope.ts';
 import { rmSync } from 'node:fs';
 import bolt11 from 'bolt11';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -57,6 +58,12 @@ async function setup(env: Record<string, string> = {}, real?: { lnd: () => Promi
   const backends: Backends = await createBackends(config, { logger, ...(real ? { real } : {}) });
   const health = new HealthRegistry();
   for (const check of backendHealthChecks(backends)) health.register(check);
+  // The audit log is tested with the admin API; these tests are about the routes.
+  const admin = {
+    guard: adminGuard(config.adminApiKey),
+    audit: async () => {},
+    configured: config.adminApiKey !== undefined,
+  };
   const app = await createHttpServer(logger, [
     systemRoutes({
       instanceId: 't',
@@ -67,15 +74,7 @@ async function setup(env: Record<string, string> = {}, real?: { lnd: () => Promi
       health,
       readinessChecks: [],
     }),
-    backendRoutes({
-      backends,
-      // The audit log is tested with the admin API; these tests are about the routes.
-      admin: {
-        guard: adminGuard(config.adminApiKey),
-        audit: async () => {},
-        configured: config.adminApiKey !== undefined,
-      },
-    }),
+    ...routePlugins([backendRoutes({ backends, admin })], admin),
   ]);
   cleanup.push(async () => {
     await app.close();

@@ -1,6 +1,7 @@
 // The inventory routes over HTTP, on the simulated Ark server: the inventory read, batch
 // creation (admin key, validated, stable error codes), the monitor toggle and the cleanup
 // endpoints, each admin call in the audit log.
+import { routePlugins } from '../../src/http/admin-scope.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, loadConfig } from '../../src/config.ts';
 import { LightningSimulator } from '../../src/backends/lnd/simulator.ts';
@@ -53,7 +54,7 @@ beforeAll(async () => {
     audit: auditHook(h.database),
     configured: true,
   };
-  app = await createHttpServer(silentLogger, [inventoryRoutes({ ledger, admin })]);
+  app = await createHttpServer(silentLogger, routePlugins([inventoryRoutes({ ledger })], admin));
 });
 afterAll(async () => {
   await app?.close();

@@ -1,6 +1,7 @@
 // The ledger's HTTP reads over the real route plugin, database and simulated daemons: a user's
 // VTXOs by hex or npub with filters and cursor paging, balances, stats, the asset registry,
 // the reserve, and the admin ledger check — amounts as decimal strings, also past 2^53.
+import { routePlugins } from '../../src/http/admin-scope.ts';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { nip19 } from 'nostr-tools';
@@ -59,13 +60,14 @@ for (const kind of ['sqlite', 'mariadb'] as const) {
         decimals: 6,
         assetType: 'permissionless',
       });
-      app = await createHttpServer(silentLogger, [
-        ledgerRoutes(ledger, {
+      app = await createHttpServer(
+        silentLogger,
+        routePlugins([ledgerRoutes(ledger)], {
           guard: adminGuard(new Secret(ADMIN)),
           audit: auditHook(test.database),
           configured: true,
         }),
-      ]);
+      );
       // Alice: 25 gBTC VTXOs (one of them huge), 3 USDT; one locked by a session, one spent.
       for (let i = 0; i < 25; i++) {
         const txid = hex32();

@@ -15,7 +15,7 @@ import {
 import { cleanupOldData, databaseStats } from '../../operations/maintenance.ts';
 import { ProfileBusyError, profileCpu } from '../../operations/profile.ts';
 import { UnknownServiceError } from '../../operations/services.ts';
-import { ADMIN_SECURITY, type AdminAccess } from '../admin-auth.ts';
+import { ADMIN_SECURITY } from '../admin-auth.ts';
 import { HttpError } from '../errors.ts';
 import type { HttpServer, RoutePlugin } from '../server.ts';
 import { jobView } from './monitoring.ts';
@@ -33,11 +33,9 @@ function adminSchema(summary: string, extra: object = {}) {
   return { schema: { summary, tags: ['admin'], security: ADMIN_SECURITY, ...extra } };
 }
 
-export function adminRoutes(deps: OperationsDeps, admin: AdminAccess): RoutePlugin {
+/** Every route here is inside the admin scope (admin-scope.ts). */
+export function adminRoutes(deps: OperationsDeps): RoutePlugin {
   return async (app: HttpServer) => {
-    app.addHook('onRequest', admin.guard);
-    app.addHook('onResponse', admin.audit);
-
     app.get('/admin/health/comprehensive', adminSchema('Full system health'), async () =>
       comprehensiveHealth(deps),
     );

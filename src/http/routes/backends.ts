@@ -6,7 +6,8 @@ import type { Backends } from '../../backends/index.ts';
 import { BACKEND_NAMES, BackendError, type BackendName, type BackendStatus } from '../../backends/types.ts';
 import { ADMIN_SECURITY, type AdminAccess, type AdminGuard } from '../admin-auth.ts';
 import { HttpError } from '../errors.ts';
-import type { HttpServer, RoutePlugin } from '../server.ts';
+import type { RouteSet } from '../admin-scope.ts';
+import type { HttpServer } from '../server.ts';
 
 export interface BackendRoutesDeps {
   readonly backends: Backends;
@@ -133,9 +134,35 @@ function simError(error: unknown): never {
   throw error;
 }
 
-export function backendRoutes(deps: BackendRoutesDeps): RoutePlugin {
+export function backendRoutes(deps: BackendRoutesDeps): RouteSet {
   const { backends } = deps;
-  return async (app: HttpServer) => {
+  const admin = async (app: HttpServer) => {
+    app.route({
+      method: ['POST', 'GET'],
+      url: '/grpc/reconnect/:service',
+      schema: {
+        summary:
+          'Drop and rebuild the connection to one daemon (admin key; GET accepted for the operator guide)',
+        tags: ['daemons'],
+        security: ADMIN_SECURITY,
+        params: Type.Object({ service: Service }),
+        response: { 200: DaemonBody, 503: DaemonBody },
+      },
+      handler: async (request, reply) => {
+        const backend = backends.get(request.params.service);
+        try {
+          await backend.reconnect();
+          return { ...describeStatus(backend.status()), status: 'up' as const };
+        } catch (error) {
+          request.log.warn({ service: backend.name, err: message(error) }, 'reconnect failed');
+          return reply
+            .status(503)
+            .send({ ...describeStatus(backend.status()), status: 'down', error: message(error) });
+        }
+      },
+    });
+  };
+  const open = async (app: HttpServer) => {
     app.get(
       '/grpc/:service',
       {
@@ -162,33 +189,6 @@ export function backendRoutes(deps: BackendRoutesDeps): RoutePlugin {
         }
       },
     );
-
-    app.route({
-      method: ['POST', 'GET'],
-      url: '/grpc/reconnect/:service',
-      schema: {
-        summary:
-          'Drop and rebuild the connection to one daemon (admin key; GET accepted for the operator guide)',
-        tags: ['daemons'],
-        security: ADMIN_SECURITY,
-        params: Type.Object({ service: Service }),
-        response: { 200: DaemonBody, 503: DaemonBody },
-      },
-      onRequest: deps.admin.guard,
-      onResponse: deps.admin.audit,
-      handler: async (request, reply) => {
-        const backend = backends.get(request.params.service);
-        try {
-          await backend.reconnect();
-          return { ...describeStatus(backend.status()), status: 'up' as const };
-        } catch (error) {
-          request.log.warn({ service: backend.name, err: message(error) }, 'reconnect failed');
-          return reply
-            .status(503)
-            .send({ ...describeStatus(backend.status()), status: 'down', error: message(error) });
-        }
-      },
-    });
 
     const sim = backends.sim;
     const lightning = sim?.lightning;
@@ -313,4 +313,5 @@ export function backendRoutes(deps: BackendRoutesDeps): RoutePlugin {
       async (request) => ({ height: await sim.mineBlocks(request.body.blocks).catch(simError) }),
     );
   };
+  return { open, admin };
 }

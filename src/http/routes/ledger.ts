@@ -8,10 +8,11 @@ import type { LedgerModule } from '../../ledger/module.ts';
 import { reserveJson } from '../../ledger/reserves.ts';
 import { AssetExistsError, AssetValidationError, type AssetRecord } from '../../ledger/assets.ts';
 import type { VtxoStatus } from '../../store/schema.ts';
-import { ADMIN_SECURITY, type AdminAccess } from '../admin-auth.ts';
+import { ADMIN_SECURITY } from '../admin-auth.ts';
 import { Int64String } from '../amounts.ts';
 import { HttpError } from '../errors.ts';
-import type { HttpServer, RoutePlugin } from '../server.ts';
+import type { RouteSet } from '../admin-scope.ts';
+import type { HttpServer } from '../server.ts';
 
 export type LedgerRoutesDeps = Pick<LedgerModule, 'reads' | 'assets' | 'reserves' | 'check'>;
 
@@ -141,253 +142,252 @@ function pubkeyOf(text: string): string {
   }
 }
 
-export function ledgerRoutes(deps: LedgerRoutesDeps, admin: AdminAccess): RoutePlugin {
-  return async (app: HttpServer) => {
-    app.get(
-      '/vtxos/user/:pubkey',
-      {
-        schema: {
-          summary: "A user's VTXOs (hex or npub), by id, one page at a time",
-          tags: ['ledger'],
-          params: PubkeyParam,
-          querystring: Type.Object(
-            {
-              asset_id: Type.Optional(AssetIdParam),
-              status: Type.Optional(Type.Array(Status, { maxItems: 5 })),
-              limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-              cursor: Type.Optional(Type.String({ pattern: VTXO_ID_PATTERN })),
+export function ledgerRoutes(deps: LedgerRoutesDeps): RouteSet {
+  return {
+    open: async (app: HttpServer) => {
+      app.get(
+        '/vtxos/user/:pubkey',
+        {
+          schema: {
+            summary: "A user's VTXOs (hex or npub), by id, one page at a time",
+            tags: ['ledger'],
+            params: PubkeyParam,
+            querystring: Type.Object(
+              {
+                asset_id: Type.Optional(AssetIdParam),
+                status: Type.Optional(Type.Array(Status, { maxItems: 5 })),
+                limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+                cursor: Type.Optional(Type.String({ pattern: VTXO_ID_PATTERN })),
+              },
+              NoExtra,
+            ),
+            response: {
+              200: Type.Object({
+                pubkey: Type.String(),
+                vtxos: Type.Array(Vtxo),
+                next_cursor: Nullable(Type.String()),
+              }),
             },
-            NoExtra,
-          ),
-          response: {
-            200: Type.Object({
-              pubkey: Type.String(),
-              vtxos: Type.Array(Vtxo),
-              next_cursor: Nullable(Type.String()),
-            }),
           },
         },
-      },
-      async (request, reply) => {
-        const pubkey = pubkeyOf(request.params.pubkey);
-        const q = request.query;
-        const body = await deps.reads.userVtxosJson(pubkey, {
-          limit: q.limit,
-          ...(q.asset_id !== undefined ? { assetId: q.asset_id } : {}),
-          ...(q.status ? { statuses: q.status as VtxoStatus[] } : {}),
-          ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
-        });
-        // Already JSON text of the 200 schema's shape (rendered by vtxoJson): Fastify sends a
-        // string with a JSON content type as it is. The cast only tells the type provider so.
-        return reply.type('application/json; charset=utf-8').send(body as never);
-      },
-    );
-
-    app.get(
-      '/vtxos/stats',
-      {
-        schema: {
-          summary: 'VTXO counts, asset amounts and sats by status and asset',
-          tags: ['ledger'],
-          response: {
-            200: Type.Object({
-              by_status: Type.Array(
-                Type.Object({
-                  asset_id: Type.String(),
-                  status: Status,
-                  count: Type.Integer(),
-                  amount: Amount,
-                  sats: Amount,
-                }),
-              ),
-              totals: Type.Object({ count: Type.Integer(), sats: Amount }),
-            }),
-          },
-        },
-      },
-      async () => {
-        const rows = await deps.reads.stats();
-        return {
-          by_status: rows.map((r) => ({
-            asset_id: r.assetId,
-            status: r.status,
-            count: r.count,
-            amount: r.amount.toString(),
-            sats: r.sats.toString(),
-          })),
-          // Asset amounts of different assets do not add up; counts and sats do.
-          totals: {
-            count: rows.reduce((n, r) => n + r.count, 0),
-            sats: rows.reduce((n, r) => n + r.sats, 0n).toString(),
-          },
-        };
-      },
-    );
-
-    app.get(
-      '/assets',
-      {
-        schema: {
-          summary: 'The asset registry',
-          tags: ['ledger'],
-          querystring: Type.Object({ enabled: Type.Optional(Type.Boolean()) }, NoExtra),
-          response: { 200: Type.Object({ assets: Type.Array(Asset) }) },
-        },
-      },
-      async (request) => {
-        const list = await deps.assets.list({ enabledOnly: request.query.enabled === true });
-        const shown = request.query.enabled === false ? list.filter((a) => !a.enabled) : list;
-        return { assets: shown.map(assetJson) };
-      },
-    );
-
-    app.get(
-      '/assets/:id',
-      {
-        schema: {
-          summary: 'One asset (404 when unknown)',
-          tags: ['ledger'],
-          params: Type.Object({ id: AssetIdParam }, NoExtra),
-          response: { 200: Asset },
-        },
-      },
-      async (request) => {
-        const asset = await deps.assets.get(request.params.id);
-        if (!asset) throw new HttpError('not_found', `unknown asset ${request.params.id}`);
-        return assetJson(asset);
-      },
-    );
-
-    app.get(
-      '/assets/:id/reserve',
-      {
-        schema: {
-          summary:
-            'Newest reserve reading of an asset: BTC held (Lightning + on-chain) against supply (404 when unknown)',
-          tags: ['ledger'],
-          params: Type.Object({ id: AssetIdParam }, NoExtra),
-          response: { 200: Type.Object({ asset_id: Type.String(), latest: Nullable(Reading) }) },
-        },
-      },
-      async (request) => {
-        const asset = await deps.assets.get(request.params.id);
-        if (!asset) throw new HttpError('not_found', `unknown asset ${request.params.id}`);
-        const reading = await deps.reserves.latest(asset.assetId);
-        return {
-          asset_id: asset.assetId,
-          latest: reading ? { ...reserveJson(reading), ratio_percent: percentOf(reading.ratioPpm) } : null,
-        };
-      },
-    );
-
-    app.get(
-      '/balances/:pubkey',
-      {
-        schema: {
-          summary: "A user's balances per asset: available (assigned) and pending (locked by a session)",
-          tags: ['ledger'],
-          params: PubkeyParam,
-          response: { 200: Type.Object({ pubkey: Type.String(), balances: Type.Array(Balance) }) },
-        },
-      },
-      async (request) => {
-        const pubkey = pubkeyOf(request.params.pubkey);
-        return { pubkey, balances: (await deps.reads.balances(pubkey)).map(balanceJson) };
-      },
-    );
-
-    // Registering a Taproot Asset the gateway carries (its colour lives in this ledger; units
-    // enter circulation only by lifts). gBTC is registered and minted by the gateway itself.
-    app.post(
-      '/admin/assets',
-      {
-        schema: {
-          summary: 'Register an asset (admin key): a Taproot Asset users may lift, hold and move',
-          tags: ['admin'],
-          security: ADMIN_SECURITY,
-          body: Type.Object(
-            {
-              asset_id: AssetIdParam,
-              name: Type.String({ minLength: 1, maxLength: 128 }),
-              ticker: Type.String({ minLength: 1, maxLength: 32 }),
-              decimals: Type.Integer({ minimum: 0, maximum: 18 }),
-              type: Type.Union([Type.Literal('relay_issued'), Type.Literal('permissionless')]),
-              tapd_asset_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
-              min_amount: Type.Optional(Int64String(0)),
-              max_amount: Type.Optional(Int64String(0)),
-              enabled: Type.Optional(Type.Boolean()),
-            },
-            NoExtra,
-          ),
-          response: { 201: Asset },
-        },
-        onRequest: admin.guard,
-        onResponse: admin.audit,
-      },
-      async (request, reply) => {
-        const b = request.body;
-        try {
-          const created = await deps.assets.create({
-            assetId: b.asset_id,
-            name: b.name,
-            ticker: b.ticker,
-            decimals: b.decimals,
-            assetType: b.type,
-            ...(b.tapd_asset_id !== undefined ? { tapdAssetId: b.tapd_asset_id } : {}),
-            ...(b.min_amount !== undefined ? { minAmount: BigInt(b.min_amount) } : {}),
-            ...(b.max_amount !== undefined ? { maxAmount: BigInt(b.max_amount) } : {}),
-            ...(b.enabled !== undefined ? { enabled: b.enabled } : {}),
+        async (request, reply) => {
+          const pubkey = pubkeyOf(request.params.pubkey);
+          const q = request.query;
+          const body = await deps.reads.userVtxosJson(pubkey, {
+            limit: q.limit,
+            ...(q.asset_id !== undefined ? { assetId: q.asset_id } : {}),
+            ...(q.status ? { statuses: q.status as VtxoStatus[] } : {}),
+            ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
           });
-          return reply.code(201).send(assetJson(created));
-        } catch (error) {
-          if (error instanceof AssetValidationError) throw new HttpError('validation_failed', error.message);
-          if (error instanceof AssetExistsError) throw new HttpError('conflict', error.message);
-          throw error;
-        }
-      },
-    );
-
-    app.post(
-      '/admin/assets/:id/:action',
-      {
-        schema: {
-          summary: 'Enable or disable an asset (admin key); a disabled asset refuses new intents and lifts',
-          tags: ['admin'],
-          security: ADMIN_SECURITY,
-          params: Type.Object(
-            { id: AssetIdParam, action: Type.Union([Type.Literal('enable'), Type.Literal('disable')]) },
-            NoExtra,
-          ),
-          response: { 200: Asset },
+          // Already JSON text of the 200 schema's shape (rendered by vtxoJson): Fastify sends a
+          // string with a JSON content type as it is. The cast only tells the type provider so.
+          return reply.type('application/json; charset=utf-8').send(body as never);
         },
-        onRequest: admin.guard,
-        onResponse: admin.audit,
-      },
-      async (request) => {
-        const asset = await deps.assets.setEnabled(request.params.id, request.params.action === 'enable');
-        if (!asset) throw new HttpError('not_found', `unknown asset ${request.params.id}`);
-        return assetJson(asset);
-      },
-    );
+      );
 
-    app.get(
-      '/admin/ledger/check',
-      {
-        schema: {
-          summary:
-            'Ledger invariant and integrity checks (admin key). 200 either way: `ok` false names what is broken',
-          tags: ['admin'],
-          security: ADMIN_SECURITY,
-          response: { 200: LedgerCheckBody },
+      app.get(
+        '/vtxos/stats',
+        {
+          schema: {
+            summary: 'VTXO counts, asset amounts and sats by status and asset',
+            tags: ['ledger'],
+            response: {
+              200: Type.Object({
+                by_status: Type.Array(
+                  Type.Object({
+                    asset_id: Type.String(),
+                    status: Status,
+                    count: Type.Integer(),
+                    amount: Amount,
+                    sats: Amount,
+                  }),
+                ),
+                totals: Type.Object({ count: Type.Integer(), sats: Amount }),
+              }),
+            },
+          },
         },
-        onRequest: admin.guard,
-        onResponse: admin.audit,
-      },
-      async (request) => {
-        const report = await deps.check();
-        if (!report.ok) request.log.error({ ledger: ledgerCheckJson(report) }, 'ledger check failed');
-        return ledgerCheckJson(report);
-      },
-    );
+        async () => {
+          const rows = await deps.reads.stats();
+          return {
+            by_status: rows.map((r) => ({
+              asset_id: r.assetId,
+              status: r.status,
+              count: r.count,
+              amount: r.amount.toString(),
+              sats: r.sats.toString(),
+            })),
+            // Asset amounts of different assets do not add up; counts and sats do.
+            totals: {
+              count: rows.reduce((n, r) => n + r.count, 0),
+              sats: rows.reduce((n, r) => n + r.sats, 0n).toString(),
+            },
+          };
+        },
+      );
+
+      app.get(
+        '/assets',
+        {
+          schema: {
+            summary: 'The asset registry',
+            tags: ['ledger'],
+            querystring: Type.Object({ enabled: Type.Optional(Type.Boolean()) }, NoExtra),
+            response: { 200: Type.Object({ assets: Type.Array(Asset) }) },
+          },
+        },
+        async (request) => {
+          const list = await deps.assets.list({ enabledOnly: request.query.enabled === true });
+          const shown = request.query.enabled === false ? list.filter((a) => !a.enabled) : list;
+          return { assets: shown.map(assetJson) };
+        },
+      );
+
+      app.get(
+        '/assets/:id',
+        {
+          schema: {
+            summary: 'One asset (404 when unknown)',
+            tags: ['ledger'],
+            params: Type.Object({ id: AssetIdParam }, NoExtra),
+            response: { 200: Asset },
+          },
+        },
+        async (request) => {
+          const asset = await deps.assets.get(request.params.id);
+          if (!asset) throw new HttpError('not_found', `unknown asset ${request.params.id}`);
+          return assetJson(asset);
+        },
+      );
+
+      app.get(
+        '/assets/:id/reserve',
+        {
+          schema: {
+            summary:
+              'Newest reserve reading of an asset: BTC held (Lightning + on-chain) against supply (404 when unknown)',
+            tags: ['ledger'],
+            params: Type.Object({ id: AssetIdParam }, NoExtra),
+            response: { 200: Type.Object({ asset_id: Type.String(), latest: Nullable(Reading) }) },
+          },
+        },
+        async (request) => {
+          const asset = await deps.assets.get(request.params.id);
+          if (!asset) throw new HttpError('not_found', `unknown asset ${request.params.id}`);
+          const reading = await deps.reserves.latest(asset.assetId);
+          return {
+            asset_id: asset.assetId,
+            latest: reading ? { ...reserveJson(reading), ratio_percent: percentOf(reading.ratioPpm) } : null,
+          };
+        },
+      );
+
+      app.get(
+        '/balances/:pubkey',
+        {
+          schema: {
+            summary: "A user's balances per asset: available (assigned) and pending (locked by a session)",
+            tags: ['ledger'],
+            params: PubkeyParam,
+            response: { 200: Type.Object({ pubkey: Type.String(), balances: Type.Array(Balance) }) },
+          },
+        },
+        async (request) => {
+          const pubkey = pubkeyOf(request.params.pubkey);
+          return { pubkey, balances: (await deps.reads.balances(pubkey)).map(balanceJson) };
+        },
+      );
+
+      // Registering a Taproot Asset the gateway carries (its colour lives in this ledger; units
+      // enter circulation only by lifts). gBTC is registered and minted by the gateway itself.
+    },
+    admin: async (app: HttpServer) => {
+      app.post(
+        '/admin/assets',
+        {
+          schema: {
+            summary: 'Register an asset (admin key): a Taproot Asset users may lift, hold and move',
+            tags: ['admin'],
+            security: ADMIN_SECURITY,
+            body: Type.Object(
+              {
+                asset_id: AssetIdParam,
+                name: Type.String({ minLength: 1, maxLength: 128 }),
+                ticker: Type.String({ minLength: 1, maxLength: 32 }),
+                decimals: Type.Integer({ minimum: 0, maximum: 18 }),
+                type: Type.Union([Type.Literal('relay_issued'), Type.Literal('permissionless')]),
+                tapd_asset_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+                min_amount: Type.Optional(Int64String(0)),
+                max_amount: Type.Optional(Int64String(0)),
+                enabled: Type.Optional(Type.Boolean()),
+              },
+              NoExtra,
+            ),
+            response: { 201: Asset },
+          },
+        },
+        async (request, reply) => {
+          const b = request.body;
+          try {
+            const created = await deps.assets.create({
+              assetId: b.asset_id,
+              name: b.name,
+              ticker: b.ticker,
+              decimals: b.decimals,
+              assetType: b.type,
+              ...(b.tapd_asset_id !== undefined ? { tapdAssetId: b.tapd_asset_id } : {}),
+              ...(b.min_amount !== undefined ? { minAmount: BigInt(b.min_amount) } : {}),
+              ...(b.max_amount !== undefined ? { maxAmount: BigInt(b.max_amount) } : {}),
+              ...(b.enabled !== undefined ? { enabled: b.enabled } : {}),
+            });
+            return reply.code(201).send(assetJson(created));
+          } catch (error) {
+            if (error instanceof AssetValidationError)
+              throw new HttpError('validation_failed', error.message);
+            if (error instanceof AssetExistsError) throw new HttpError('conflict', error.message);
+            throw error;
+          }
+        },
+      );
+
+      app.post(
+        '/admin/assets/:id/:action',
+        {
+          schema: {
+            summary: 'Enable or disable an asset (admin key); a disabled asset refuses new intents and lifts',
+            tags: ['admin'],
+            security: ADMIN_SECURITY,
+            params: Type.Object(
+              { id: AssetIdParam, action: Type.Union([Type.Literal('enable'), Type.Literal('disable')]) },
+              NoExtra,
+            ),
+            response: { 200: Asset },
+          },
+        },
+        async (request) => {
+          const asset = await deps.assets.setEnabled(request.params.id, request.params.action === 'enable');
+          if (!asset) throw new HttpError('not_found', `unknown asset ${request.params.id}`);
+          return assetJson(asset);
+        },
+      );
+
+      app.get(
+        '/admin/ledger/check',
+        {
+          schema: {
+            summary:
+              'Ledger invariant and integrity checks (admin key). 200 either way: `ok` false names what is broken',
+            tags: ['admin'],
+            security: ADMIN_SECURITY,
+            response: { 200: LedgerCheckBody },
+          },
+        },
+        async (request) => {
+          const report = await deps.check();
+          if (!report.ok) request.log.error({ ledger: ledgerCheckJson(report) }, 'ledger check failed');
+          return ledgerCheckJson(report);
+        },
+      );
+    },
   };
 }

@@ -2,8 +2,9 @@
 // counters; start and stop (admin key). Nothing here can make the gateway sign an event.
 import { Type } from 'typebox';
 import type { NostrService } from '../../nostr/service.ts';
-import { ADMIN_SECURITY, type AdminAccess } from '../admin-auth.ts';
-import type { HttpServer, RoutePlugin } from '../server.ts';
+import { ADMIN_SECURITY } from '../admin-auth.ts';
+import type { RouteSet } from '../admin-scope.ts';
+import type { HttpServer } from '../server.ts';
 
 const Relay = Type.Object({
   url: Type.String(),
@@ -30,63 +31,63 @@ const Status = Type.Object({
 
 const Running = Type.Object({ running: Type.Boolean() });
 
-export function nostrRoutes(service: NostrService, admin: AdminAccess): RoutePlugin {
-  return async (app: HttpServer) => {
-    app.get(
-      '/nostr/status',
-      {
-        schema: {
-          summary: 'Gateway pubkey (hex and npub), relays with state and counters, intake counters',
-          tags: ['nostr'],
-          response: { 200: Status },
+export function nostrRoutes(service: NostrService): RouteSet {
+  return {
+    open: async (app: HttpServer) => {
+      app.get(
+        '/nostr/status',
+        {
+          schema: {
+            summary: 'Gateway pubkey (hex and npub), relays with state and counters, intake counters',
+            tags: ['nostr'],
+            response: { 200: Status },
+          },
         },
-      },
-      async () => service.status(),
-    );
-    app.get(
-      '/nostr/relays',
-      {
-        schema: {
-          summary: 'Each relay with its state, cursor, last error and counters',
-          tags: ['nostr'],
-          response: { 200: Type.Object({ relays: Type.Array(Relay) }) },
+        async () => service.status(),
+      );
+      app.get(
+        '/nostr/relays',
+        {
+          schema: {
+            summary: 'Each relay with its state, cursor, last error and counters',
+            tags: ['nostr'],
+            response: { 200: Type.Object({ relays: Type.Array(Relay) }) },
+          },
         },
-      },
-      async () => ({ relays: (await service.status()).relays }),
-    );
-    app.post(
-      '/nostr/start',
-      {
-        onRequest: admin.guard,
-        onResponse: admin.audit,
-        schema: {
-          summary: 'Start Nostr intake (relay connections, subscriptions, publishing)',
-          tags: ['nostr'],
-          security: ADMIN_SECURITY,
-          response: { 200: Running },
+        async () => ({ relays: (await service.status()).relays }),
+      );
+    },
+    admin: async (app: HttpServer) => {
+      app.post(
+        '/nostr/start',
+        {
+          schema: {
+            summary: 'Start Nostr intake (relay connections, subscriptions, publishing)',
+            tags: ['nostr'],
+            security: ADMIN_SECURITY,
+            response: { 200: Running },
+          },
         },
-      },
-      async () => {
-        await service.start();
-        return { running: service.running };
-      },
-    );
-    app.post(
-      '/nostr/stop',
-      {
-        onRequest: admin.guard,
-        onResponse: admin.audit,
-        schema: {
-          summary: 'Stop Nostr intake; /ready answers 503 until it is started again',
-          tags: ['nostr'],
-          security: ADMIN_SECURITY,
-          response: { 200: Running },
+        async () => {
+          await service.start();
+          return { running: service.running };
         },
-      },
-      async () => {
-        await service.stop();
-        return { running: service.running };
-      },
-    );
+      );
+      app.post(
+        '/nostr/stop',
+        {
+          schema: {
+            summary: 'Stop Nostr intake; /ready answers 503 until it is started again',
+            tags: ['nostr'],
+            security: ADMIN_SECURITY,
+            response: { 200: Running },
+          },
+        },
+        async () => {
+          await service.stop();
+          return { running: service.running };
+        },
+      );
+    },
   };
 }

@@ -7,9 +7,10 @@ import { challengeJson, sessionJson, type SessionReads } from '../../ceremony/se
 import { ALL_STATES } from '../../ceremony/records.ts';
 import { parsePubkey, InvalidPubkeyError } from '../../ledger/ledger-reads.ts';
 import type { SessionState } from '../../store/schema.ts';
-import { ADMIN_SECURITY, type AdminAccess } from '../admin-auth.ts';
+import { ADMIN_SECURITY } from '../admin-auth.ts';
 import { HttpError } from '../errors.ts';
-import type { HttpServer, RoutePlugin } from '../server.ts';
+import type { RouteSet } from '../admin-scope.ts';
+import type { HttpServer } from '../server.ts';
 
 export interface SessionRoutesDeps {
   readonly reads: SessionReads;
@@ -70,158 +71,160 @@ const Challenge = Type.Object({
   answered_at: Nullable(Time),
 });
 
-export function sessionRoutes(deps: SessionRoutesDeps, admin: AdminAccess): RoutePlugin {
+export function sessionRoutes(deps: SessionRoutesDeps): RouteSet {
   const { reads } = deps;
   const found = async (id: string) => {
     const session = await reads.get(id);
     if (!session) throw new HttpError('not_found', `no session ${id}`);
     return session;
   };
-  return async (app: HttpServer) => {
-    app.get(
-      '/sessions',
-      {
-        schema: {
-          summary: 'Signing sessions, newest first, one page at a time',
-          tags: ['sessions'],
-          querystring: Type.Object(
-            {
-              user: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-              status: Type.Optional(Type.Array(State, { maxItems: STATES.length })),
-              limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-              cursor: Type.Optional(Type.String({ pattern: '^\\d{1,16}:[A-Za-z0-9-]{1,64}$' })),
+  return {
+    open: async (app: HttpServer) => {
+      app.get(
+        '/sessions',
+        {
+          schema: {
+            summary: 'Signing sessions, newest first, one page at a time',
+            tags: ['sessions'],
+            querystring: Type.Object(
+              {
+                user: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+                status: Type.Optional(Type.Array(State, { maxItems: STATES.length })),
+                limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+                cursor: Type.Optional(Type.String({ pattern: '^\\d{1,16}:[A-Za-z0-9-]{1,64}$' })),
+              },
+              NoExtra,
+            ),
+            response: {
+              200: Type.Object({ sessions: Type.Array(Session), next_cursor: Nullable(Type.String()) }),
             },
-            NoExtra,
-          ),
-          response: {
-            200: Type.Object({ sessions: Type.Array(Session), next_cursor: Nullable(Type.String()) }),
           },
         },
-      },
-      async (request) => {
-        const q = request.query;
-        let user: string | undefined;
-        if (q.user !== undefined) {
-          try {
-            user = parsePubkey(q.user);
-          } catch (error) {
-            if (error instanceof InvalidPubkeyError) throw new HttpError('validation_failed', error.message);
-            throw error;
+        async (request) => {
+          const q = request.query;
+          let user: string | undefined;
+          if (q.user !== undefined) {
+            try {
+              user = parsePubkey(q.user);
+            } catch (error) {
+              if (error instanceof InvalidPubkeyError)
+                throw new HttpError('validation_failed', error.message);
+              throw error;
+            }
           }
-        }
-        const page = await reads.list({
-          limit: q.limit,
-          ...(user ? { user } : {}),
-          ...(q.status ? { states: q.status as SessionState[] } : {}),
-          ...(q.cursor ? { cursor: q.cursor } : {}),
-        });
-        return { sessions: page.sessions.map(sessionJson), next_cursor: page.nextCursor };
-      },
-    );
+          const page = await reads.list({
+            limit: q.limit,
+            ...(user ? { user } : {}),
+            ...(q.status ? { states: q.status as SessionState[] } : {}),
+            ...(q.cursor ? { cursor: q.cursor } : {}),
+          });
+          return { sessions: page.sessions.map(sessionJson), next_cursor: page.nextCursor };
+        },
+      );
 
-    app.get(
-      '/sessions/stats',
-      {
-        schema: {
-          summary: 'Sessions by state and type; open count; settlement time',
-          tags: ['sessions'],
-          response: {
-            200: Type.Object({
-              by_state: Type.Array(Type.Object({ state: State, type: Type.String(), count: Type.Integer() })),
-              open: Type.Integer(),
-              settled: Type.Object({
-                count: Type.Integer(),
-                avg_ms: Nullable(Type.Integer()),
-                max_ms: Nullable(Type.Integer()),
+      app.get(
+        '/sessions/stats',
+        {
+          schema: {
+            summary: 'Sessions by state and type; open count; settlement time',
+            tags: ['sessions'],
+            response: {
+              200: Type.Object({
+                by_state: Type.Array(
+                  Type.Object({ state: State, type: Type.String(), count: Type.Integer() }),
+                ),
+                open: Type.Integer(),
+                settled: Type.Object({
+                  count: Type.Integer(),
+                  avg_ms: Nullable(Type.Integer()),
+                  max_ms: Nullable(Type.Integer()),
+                }),
               }),
-            }),
+            },
           },
         },
-      },
-      async () => reads.stats(),
-    );
+        async () => reads.stats(),
+      );
 
-    app.get(
-      '/sessions/:id',
-      {
-        schema: {
-          summary: 'One signing session',
-          tags: ['sessions'],
-          params: Id,
-          response: { 200: Session },
-        },
-      },
-      async (request) => sessionJson(await found(request.params.id)),
-    );
-
-    app.get(
-      '/signing/ceremony/:id/status',
-      {
-        schema: {
-          summary: "A session's ceremony: its state and every challenge",
-          tags: ['sessions'],
-          params: Id,
-          response: { 200: Type.Object({ session: Session, challenges: Type.Array(Challenge) }) },
-        },
-      },
-      async (request) => {
-        const session = await found(request.params.id);
-        return {
-          session: sessionJson(session),
-          challenges: (await reads.challenges(session.session_id)).map(challengeJson),
-        };
-      },
-    );
-
-    app.get(
-      '/challenges/:id',
-      {
-        schema: {
-          summary: 'One signing challenge (what was asked; the PSBTs travel only to the wallet)',
-          tags: ['sessions'],
-          params: Id,
-          response: { 200: Challenge },
-        },
-      },
-      async (request) => {
-        const challenge = await reads.challenge(request.params.id);
-        if (!challenge) throw new HttpError('not_found', `no challenge ${request.params.id}`);
-        return challengeJson(challenge);
-      },
-    );
-
-    app.post(
-      '/sessions/cleanup',
-      {
-        onRequest: admin.guard,
-        onResponse: admin.audit,
-        schema: {
-          summary: 'Resume open sessions, time out overdue ones, delete old challenges (admin key)',
-          tags: ['sessions'],
-          security: ADMIN_SECURITY,
-          response: {
-            200: Type.Object({ resumed_groups: Type.Integer(), challenges_deleted: Type.Integer() }),
+      app.get(
+        '/sessions/:id',
+        {
+          schema: {
+            summary: 'One signing session',
+            tags: ['sessions'],
+            params: Id,
+            response: { 200: Session },
           },
         },
-      },
-      async () => reads.cleanup(deps.challengeRetentionMs),
-    );
+        async (request) => sessionJson(await found(request.params.id)),
+      );
 
-    app.post(
-      '/admin/ledger/reconcile',
-      {
-        onRequest: admin.guard,
-        onResponse: admin.audit,
-        schema: {
-          summary:
-            'Reconcile the ledger with the Ark server now (admin key): settle what it finalized, hold what it holds, release the rest',
-          tags: ['admin'],
-          security: ADMIN_SECURITY,
-          response: { 200: ReconcileBody },
+      app.get(
+        '/signing/ceremony/:id/status',
+        {
+          schema: {
+            summary: "A session's ceremony: its state and every challenge",
+            tags: ['sessions'],
+            params: Id,
+            response: { 200: Type.Object({ session: Session, challenges: Type.Array(Challenge) }) },
+          },
         },
-      },
-      async () => reconcileJson(await deps.reconcile()),
-    );
+        async (request) => {
+          const session = await found(request.params.id);
+          return {
+            session: sessionJson(session),
+            challenges: (await reads.challenges(session.session_id)).map(challengeJson),
+          };
+        },
+      );
+
+      app.get(
+        '/challenges/:id',
+        {
+          schema: {
+            summary: 'One signing challenge (what was asked; the PSBTs travel only to the wallet)',
+            tags: ['sessions'],
+            params: Id,
+            response: { 200: Challenge },
+          },
+        },
+        async (request) => {
+          const challenge = await reads.challenge(request.params.id);
+          if (!challenge) throw new HttpError('not_found', `no challenge ${request.params.id}`);
+          return challengeJson(challenge);
+        },
+      );
+    },
+    admin: async (app: HttpServer) => {
+      app.post(
+        '/sessions/cleanup',
+        {
+          schema: {
+            summary: 'Resume open sessions, time out overdue ones, delete old challenges (admin key)',
+            tags: ['sessions'],
+            security: ADMIN_SECURITY,
+            response: {
+              200: Type.Object({ resumed_groups: Type.Integer(), challenges_deleted: Type.Integer() }),
+            },
+          },
+        },
+        async () => reads.cleanup(deps.challengeRetentionMs),
+      );
+
+      app.post(
+        '/admin/ledger/reconcile',
+        {
+          schema: {
+            summary:
+              'Reconcile the ledger with the Ark server now (admin key): settle what it finalized, hold what it holds, release the rest',
+            tags: ['admin'],
+            security: ADMIN_SECURITY,
+            response: { 200: ReconcileBody },
+          },
+        },
+        async () => reconcileJson(await deps.reconcile()),
+      );
+    },
   };
 }
 
