@@ -1,6 +1,7 @@
 // Read views of sessions and challenges for operators and dApps, and the cleanup an operator
 // runs on demand. Nothing here creates, answers or completes a session: that happens only on
 // Nostr, signed by the wallet.
+import { sql } from 'kysely';
 import type { Database } from '../store/database.ts';
 import type { SessionState, SigningChallenge, SigningSession } from '../store/schema.ts';
 import type { CeremonyEngine } from './engine.ts';
@@ -59,6 +60,47 @@ export interface SessionQuery {
   readonly limit: number;
   /** created_at:session_id of the last row of the previous page (newest first). */
   readonly cursor?: string;
+}
+
+/** Signing sessions by state, over the whole ledger (metrics, /stats). */
+export async function sessionCounts(database: Database): Promise<{ state: SessionState; count: number }[]> {
+  const rows = await database.db
+    .selectFrom('signing_sessions')
+    .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('state')
+    .execute();
+  return rows.map((r) => ({ state: r.state, count: Number(r.n) }));
+}
+
+/** Intents received since `sinceMs`, by status. */
+export async function intentCounts(
+  database: Database,
+  sinceMs: number,
+): Promise<{ status: string; count: number }[]> {
+  const rows = await database.db
+    .selectFrom('intents')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('created_at', '>=', sinceMs)
+    .groupBy('status')
+    .execute();
+  return rows.map((r) => ({ status: r.status, count: Number(r.n) }));
+}
+
+/** Sessions that ended since `sinceMs`: how many failed or expired, out of how many ended. */
+export async function sessionOutcomes(
+  database: Database,
+  sinceMs: number,
+): Promise<{ failed: number; total: number }> {
+  const row = await database.db
+    .selectFrom('signing_sessions')
+    .select([
+      sql<number>`sum(case when state in ('failed', 'expired') then 1 else 0 end)`.as('failed'),
+      sql<number>`count(*)`.as('total'),
+    ])
+    .where('state', 'in', ['failed', 'expired', 'confirmed'])
+    .where('completed_at', '>=', sinceMs)
+    .executeTakeFirst();
+  return { failed: Number(row?.failed ?? 0), total: Number(row?.total ?? 0) };
 }
 
 export class SessionReads {

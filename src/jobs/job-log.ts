@@ -1,6 +1,7 @@
 // job_logs: one row per attempt of every job, written the same way by both queue
 // implementations (through runAttempt), and read by /admin/logs/recent and
 // /admin/jobs/statistics. Times are unix milliseconds UTC.
+import { sql } from 'kysely';
 import type { Database } from '../store/database.ts';
 import type { JobStatus } from '../store/schema.ts';
 
@@ -219,4 +220,21 @@ export async function deleteJobLogsBefore(database: Database, beforeMs: number):
     .where('started_at', '<', beforeMs)
     .executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+/** Attempts that ended since `sinceMs`: how many failed, out of how many ended. */
+export async function jobOutcomes(
+  database: Database,
+  sinceMs: number,
+): Promise<{ failed: number; total: number }> {
+  const row = await database.db
+    .selectFrom('job_logs')
+    .select([
+      sql<number>`sum(case when status = 'failed' then 1 else 0 end)`.as('failed'),
+      sql<number>`count(*)`.as('total'),
+    ])
+    .where('status', '!=', 'running')
+    .where('started_at', '>=', sinceMs)
+    .executeTakeFirst();
+  return { failed: Number(row?.failed ?? 0), total: Number(row?.total ?? 0) };
 }

@@ -138,6 +138,18 @@ function validate(asset: NewAsset): void {
   if ((asset.totalSupply ?? 0n) < 0n) fail('total_supply must be >= 0');
 }
 
+/** Every asset (or only enabled ones), by id: the registry as everything else reads it. */
+export async function listAssets(
+  database: Database,
+  options: { readonly enabledOnly?: boolean; readonly ids?: readonly string[] } = {},
+): Promise<AssetRecord[]> {
+  if (options.ids?.length === 0) return [];
+  let query = database.db.selectFrom('assets').selectAll().orderBy('asset_id');
+  if (options.enabledOnly) query = query.where('enabled', '=', 1);
+  if (options.ids) query = query.where('asset_id', 'in', options.ids);
+  return (await query.execute()).map(toAssetRecord);
+}
+
 export class AssetService {
   readonly #database: Database;
   readonly #backend: AssetsBackend;
@@ -159,10 +171,8 @@ export class AssetService {
   }
 
   /** Every asset (or only enabled ones), by id. */
-  async list(options: { readonly enabledOnly?: boolean } = {}): Promise<AssetRecord[]> {
-    let query = this.#database.db.selectFrom('assets').selectAll().orderBy('asset_id');
-    if (options.enabledOnly) query = query.where('enabled', '=', 1);
-    return (await query.execute()).map(toAssetRecord);
+  list(options: { readonly enabledOnly?: boolean } = {}): Promise<AssetRecord[]> {
+    return listAssets(this.#database, options);
   }
 
   async get(assetId: string): Promise<AssetRecord | undefined> {

@@ -1,6 +1,7 @@
 // Read-only views of the ledger for the HTTP routes and the `sync_state` service action: a
 // user's VTXOs (paged by id), balances, ledger statistics and open signing sessions. Amounts
 // leave as decimal strings; nothing here writes.
+import { sql } from 'kysely';
 import { nip19 } from 'nostr-tools';
 import type { Database } from '../store/database.ts';
 import type { SessionState, VtxoStatus } from '../store/schema.ts';
@@ -76,6 +77,46 @@ export interface OpenSession {
   readonly createdAt: number;
 }
 
+/** VTXOs by status and asset, with their amounts: the ledger's one roll-up (routes, metrics, /stats). */
+export async function vtxoStats(database: Database): Promise<StatusStats[]> {
+  const rows = await database.db
+    .selectFrom('vtxos')
+    .select([
+      'status',
+      'asset_id',
+      (eb) => eb.fn.countAll<number | string>().as('n'),
+      (eb) => eb.fn.sum<string | number | bigint>('amount').as('amount'),
+      (eb) => eb.fn.sum<string | number | bigint>('sats').as('sats'),
+    ])
+    .groupBy(['status', 'asset_id'])
+    .orderBy('asset_id')
+    .orderBy('status')
+    .execute();
+  return rows.map((r) => ({
+    status: r.status,
+    assetId: r.asset_id,
+    count: Number(r.n),
+    amount: toBigInt(r.amount ?? 0),
+    sats: toBigInt(r.sats ?? 0),
+  }));
+}
+
+/** Per asset: VTXOs available now, and made in all (the inventory alert reads both). */
+export async function inventoryCounts(
+  database: Database,
+): Promise<Map<string, { available: number; made: number }>> {
+  const rows = await database.db
+    .selectFrom('vtxos')
+    .select([
+      'asset_id',
+      sql<number>`sum(case when status = 'available' then 1 else 0 end)`.as('available'),
+      sql<number>`count(*)`.as('made'),
+    ])
+    .groupBy('asset_id')
+    .execute();
+  return new Map(rows.map((r) => [r.asset_id, { available: Number(r.available), made: Number(r.made) }]));
+}
+
 export class LedgerReads {
   readonly #database: Database;
   readonly #store: VtxoStore;
@@ -120,27 +161,8 @@ export class LedgerReads {
   }
 
   /** Counts and sums of VTXOs by status and asset (a scan of the (status, asset_id) index). */
-  async stats(): Promise<StatusStats[]> {
-    const rows = await this.#database.db
-      .selectFrom('vtxos')
-      .select([
-        'status',
-        'asset_id',
-        (eb) => eb.fn.countAll<number | string>().as('n'),
-        (eb) => eb.fn.sum<string | number | bigint>('amount').as('amount'),
-        (eb) => eb.fn.sum<string | number | bigint>('sats').as('sats'),
-      ])
-      .groupBy(['status', 'asset_id'])
-      .orderBy('asset_id')
-      .orderBy('status')
-      .execute();
-    return rows.map((r) => ({
-      status: r.status,
-      assetId: r.asset_id,
-      count: Number(r.n),
-      amount: toBigInt(r.amount ?? 0),
-      sats: toBigInt(r.sats ?? 0),
-    }));
+  stats(): Promise<StatusStats[]> {
+    return vtxoStats(this.#database);
   }
 
   /** The owner's sessions that are not over, newest first, at most `limit`. */

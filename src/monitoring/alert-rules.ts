@@ -3,8 +3,12 @@
 // Each rule measures one number, and names what breaches it (which dependency, which asset);
 // the engine (alerts.ts) decides pending/firing/resolved. Rules that read the database are
 // skipped while it is down; the others (service_down among them) are judged from memory.
-import { sql } from 'kysely';
+import { sessionOutcomes } from '../ceremony/session-reads.ts';
+import { jobOutcomes } from '../jobs/job-log.ts';
+import { GBTC_ID, listAssets } from '../ledger/assets.ts';
 import { MONITOR_STATE_SETTING, type MonitorState } from '../ledger/inventory-monitor.ts';
+import { inventoryCounts } from '../ledger/ledger-reads.ts';
+import { latestReading } from '../ledger/reserves.ts';
 import { readSetting } from '../ledger/settings.ts';
 import type { Database } from '../store/database.ts';
 import type { HealthReport } from './health.ts';
@@ -80,31 +84,15 @@ function matching(
  * An asset still in its first fill (see AlertThresholds.inventoryGraceMs) is left out.
  */
 async function lowestInventory(ctx: AlertContext, t: AlertThresholds): Promise<Measurement | undefined> {
-  const db = ctx.database.db;
-  const assets = await db
-    .selectFrom('assets')
-    .select(['asset_id', 'created_at'])
-    .where('enabled', '=', 1)
-    .execute();
+  const assets = await listAssets(ctx.database, { enabledOnly: true });
   if (assets.length === 0) return undefined;
-  const counts = await db
-    .selectFrom('vtxos')
-    .select([
-      'asset_id',
-      sql<number>`sum(case when status = 'available' then 1 else 0 end)`.as('available'),
-      sql<number>`count(*)`.as('made'),
-    ])
-    .groupBy('asset_id')
-    .execute();
-  const byAsset = new Map(
-    counts.map((c) => [c.asset_id, { available: Number(c.available), made: Number(c.made) }]),
-  );
+  const byAsset = await inventoryCounts(ctx.database);
   const graceMs = t.inventoryGraceMs ?? 0;
   let monitorRunning: boolean | undefined;
   const judged: { asset: string; available: number }[] = [];
   for (const a of assets) {
-    const n = byAsset.get(a.asset_id) ?? { available: 0, made: 0 };
-    const young = ctx.now - Number(a.created_at) < graceMs;
+    const n = byAsset.get(a.assetId) ?? { available: 0, made: 0 };
+    const young = ctx.now - a.createdAt < graceMs;
     if (young && n.made < t.inventoryCritical) {
       monitorRunning ??=
         (await readSetting<MonitorState>(ctx.database, MONITOR_STATE_SETTING))?.running ??
@@ -112,7 +100,7 @@ async function lowestInventory(ctx: AlertContext, t: AlertThresholds): Promise<M
         true;
       if (monitorRunning) continue;
     }
-    judged.push({ asset: a.asset_id, available: n.available });
+    judged.push({ asset: a.assetId, available: n.available });
   }
   if (judged.length === 0) return undefined;
   return {
@@ -179,16 +167,8 @@ export function alertRules(thresholds: AlertThresholds): AlertRule[] {
       unit: '%',
       needsDatabase: true,
       async measure(ctx) {
-        const row = await ctx.database.db
-          .selectFrom('job_logs')
-          .select([
-            sql<number>`sum(case when status = 'failed' then 1 else 0 end)`.as('failed'),
-            sql<number>`count(*)`.as('total'),
-          ])
-          .where('status', '!=', 'running')
-          .where('started_at', '>=', ctx.now - RATE_WINDOW_MS)
-          .executeTakeFirst();
-        return failureRate(Number(row?.failed ?? 0), Number(row?.total ?? 0), 10);
+        const { failed, total } = await jobOutcomes(ctx.database, ctx.now - RATE_WINDOW_MS);
+        return failureRate(failed, total, 10);
       },
     },
     {
@@ -236,14 +216,8 @@ export function alertRules(thresholds: AlertThresholds): AlertRule[] {
       subject: { label: 'asset', fixed: ['gBTC'] },
       needsDatabase: true,
       async measure(ctx) {
-        const row = await ctx.database.db
-          .selectFrom('asset_reserves')
-          .select('ratio_ppm')
-          .where('asset_id', '=', 'gBTC')
-          .orderBy('observed_at', 'desc')
-          .limit(1)
-          .executeTakeFirst();
-        return row ? Number(row.ratio_ppm) / 10_000 : undefined;
+        const reading = await latestReading(ctx.database, GBTC_ID);
+        return reading ? Number(reading.ratioPpm) / 10_000 : undefined;
       },
     },
     {
@@ -256,16 +230,8 @@ export function alertRules(thresholds: AlertThresholds): AlertRule[] {
       unit: '%',
       needsDatabase: true,
       async measure(ctx) {
-        const row = await ctx.database.db
-          .selectFrom('signing_sessions')
-          .select([
-            sql<number>`sum(case when state in ('failed', 'expired') then 1 else 0 end)`.as('failed'),
-            sql<number>`count(*)`.as('total'),
-          ])
-          .where('state', 'in', ['failed', 'expired', 'confirmed'])
-          .where('completed_at', '>=', ctx.now - RATE_WINDOW_MS)
-          .executeTakeFirst();
-        return failureRate(Number(row?.failed ?? 0), Number(row?.total ?? 0), 5);
+        const { failed, total } = await sessionOutcomes(ctx.database, ctx.now - RATE_WINDOW_MS);
+        return failureRate(failed, total, 5);
       },
     },
   ];

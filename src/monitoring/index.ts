@@ -1,8 +1,10 @@
 // Builds the monitoring side of a process: system sampler, alert engine, monitoring service,
 // read cache, Prometheus families and exporter. The composition root calls this once.
+import { sessionCounts } from '../ceremony/session-reads.ts';
 import type { Config } from '../config.ts';
 import { StartupError } from '../errors.ts';
 import type { JobQueue } from '../jobs/index.ts';
+import { vtxoStats } from '../ledger/ledger-reads.ts';
 import type { Logger } from '../logging.ts';
 import type { Database } from '../store/database.ts';
 import { alertRules } from './alert-rules.ts';
@@ -86,21 +88,8 @@ export async function createMonitoring(deps: MonitoringDeps): Promise<Monitoring
   // Only the processes that judge the rules know their state without reading the database.
   if (deps.evaluateAlerts) metrics.sources.alerts = () => alerts.known();
   metrics.sources.vtxos = async () =>
-    (
-      await database.db
-        .selectFrom('vtxos')
-        .select(['status', 'asset_id', (eb) => eb.fn.countAll<number>().as('n')])
-        .groupBy(['status', 'asset_id'])
-        .execute()
-    ).map((r) => ({ status: r.status, asset: r.asset_id, count: Number(r.n) }));
-  metrics.sources.sessions = async () =>
-    (
-      await database.db
-        .selectFrom('signing_sessions')
-        .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
-        .groupBy('state')
-        .execute()
-    ).map((r) => ({ state: r.state, count: Number(r.n) }));
+    (await vtxoStats(database)).map((r) => ({ status: r.status, asset: r.assetId, count: r.count }));
+  metrics.sources.sessions = () => sessionCounts(database);
 
   const monitoring: Monitoring = {
     metrics,

@@ -136,3 +136,14 @@ export class MonitoringService {
     }
   }
 }
+
+/** The samples every instance wrote since `sinceMs`, oldest first (at most 50 000). */
+export function systemSamples(database: Database, sinceMs: number) {
+  return database.db
+    .selectFrom('system_metrics')
+    .selectAll()
+    .where('sampled_at', '>=', sinceMs)
+    .orderBy('sampled_at', 'asc')
+    .limit(50_000)
+    .execute();
+}

@@ -1,5 +1,6 @@
 // /admin/*: every admin route of the operator guide, behind X-Admin-Key, each call (accepted
 // or refused) written to admin_audit_log.
+import { systemSamples } from '../../monitoring/monitoring-service.ts';
 import { Type } from 'typebox';
 import { jobStatistics, recentJobLogs, type JobStatus } from '../../jobs/index.ts';
 import { JOB_STATUSES } from '../../jobs/job-log.ts';
@@ -46,14 +47,7 @@ export function adminRoutes(deps: OperationsDeps): RoutePlugin {
         querystring: Type.Object({ hours: Type.Integer({ minimum: 1, maximum: 720, default: 24 }) }, NoExtra),
       }),
       async (request) => {
-        const since = Date.now() - request.query.hours * 3_600_000;
-        const rows = await deps.database.db
-          .selectFrom('system_metrics')
-          .selectAll()
-          .where('sampled_at', '>=', since)
-          .orderBy('sampled_at', 'asc')
-          .limit(50_000)
-          .execute();
+        const rows = await systemSamples(deps.database, Date.now() - request.query.hours * 3_600_000);
         return {
           hours: request.query.hours,
           samples: rows.map((r) => ({

@@ -1,5 +1,7 @@
 // What the operator routes read and act on, gathered once by the composition root.
+import { intentCounts, sessionCounts } from '../../ceremony/session-reads.ts';
 import type { Config } from '../../config.ts';
+import { vtxoStats } from '../../ledger/ledger-reads.ts';
 import type { JobQueue } from '../../jobs/index.ts';
 import type { AlertEngine } from '../../monitoring/alerts.ts';
 import type { Cache } from '../../monitoring/cache.ts';
@@ -27,29 +29,15 @@ export interface OperationsDeps {
 /** Counts the roll-ups (/stats, dashboard) show, cached briefly: they scan whole tables. */
 export async function ledgerCounts(deps: OperationsDeps) {
   return deps.cache.wrap('ops:ledger-counts', 5_000, async () => {
-    const db = deps.database.db;
     const [vtxos, sessions, intents] = await Promise.all([
-      db
-        .selectFrom('vtxos')
-        .select(['status', 'asset_id', (eb) => eb.fn.countAll<number>().as('n')])
-        .groupBy(['status', 'asset_id'])
-        .execute(),
-      db
-        .selectFrom('signing_sessions')
-        .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
-        .groupBy('state')
-        .execute(),
-      db
-        .selectFrom('intents')
-        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('created_at', '>=', Date.now() - 86_400_000)
-        .groupBy('status')
-        .execute(),
+      vtxoStats(deps.database),
+      sessionCounts(deps.database),
+      intentCounts(deps.database, Date.now() - 86_400_000),
     ]);
     return {
-      vtxos: vtxos.map((r) => ({ status: r.status, asset: r.asset_id, count: Number(r.n) })),
-      sessions: Object.fromEntries(sessions.map((r) => [r.state, Number(r.n)])),
-      intents_24h: Object.fromEntries(intents.map((r) => [r.status, Number(r.n)])),
+      vtxos: vtxos.map((r) => ({ status: r.status, asset: r.assetId, count: r.count })),
+      sessions: Object.fromEntries(sessions.map((r) => [r.state, r.count])),
+      intents_24h: Object.fromEntries(intents.map((r) => [r.status, r.count])),
     };
   });
 }

@@ -7,6 +7,8 @@ import {
   expectNoParams,
   type GatewayInfo,
 } from '../../domain/nostr-protocol.ts';
+import { listAssets } from '../../ledger/assets.ts';
+import { readSetting } from '../../ledger/settings.ts';
 import type { Database } from '../../store/database.ts';
 import { VERSION } from '../../version.ts';
 import { npubOf, type KeyRing } from '../keys.ts';
@@ -46,32 +48,20 @@ export function feesJson(fees: NonNullable<InfoDeps['fees']> = DEFAULT_FEES): Re
 
 /** The inventory key's pubkey as the ledger stored it (settings row ledger.inventory_key). */
 async function storedVtxoPubkey(database: Database): Promise<string | undefined> {
-  const row = await database.db
-    .selectFrom('settings')
-    .select('value_json')
-    .where('name', '=', 'ledger.inventory_key')
-    .executeTakeFirst();
-  const pubkey = row ? (JSON.parse(row.value_json) as { pubkey?: unknown }).pubkey : undefined;
+  const pubkey = (await readSetting<{ pubkey?: unknown }>(database, 'ledger.inventory_key'))?.pubkey;
   return typeof pubkey === 'string' ? pubkey : undefined;
 }
 
-// Until the ledger's asset service exists, the registry is read here (read-only).
 async function enabledAssets(database: Database): Promise<Record<string, unknown>[]> {
-  const rows = await database.db
-    .selectFrom('assets')
-    .select(['asset_id', 'name', 'ticker', 'decimals', 'asset_type', 'min_amount', 'max_amount'])
-    .where('enabled', '=', 1)
-    .orderBy('asset_id')
-    .execute();
-  return rows.map((r) => ({
-    asset_id: r.asset_id,
-    name: r.name,
-    ticker: r.ticker,
-    decimals: r.decimals,
-    type: r.asset_type,
+  return (await listAssets(database, { enabledOnly: true })).map((a) => ({
+    asset_id: a.assetId,
+    name: a.name,
+    ticker: a.ticker,
+    decimals: a.decimals,
+    type: a.assetType,
     // Amounts travel as decimal strings: never a float, never past 2^53.
-    min_amount: String(r.min_amount),
-    max_amount: r.max_amount === null ? null : String(r.max_amount),
+    min_amount: String(a.minAmount),
+    max_amount: a.maxAmount === null ? null : String(a.maxAmount),
   }));
 }
 

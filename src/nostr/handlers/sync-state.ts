@@ -5,6 +5,7 @@
 // seconds as everywhere in the Nostr protocol, amounts as decimal strings.
 import { ProtocolError } from '../../domain/error-codes.ts';
 import { balanceJson, LedgerReads, VTXO_ID_PATTERN } from '../../ledger/ledger-reads.ts';
+import { listAssets } from '../../ledger/assets.ts';
 import type { Database } from '../../store/database.ts';
 import { defineAction, type ServiceAction } from './action.ts';
 
@@ -64,15 +65,7 @@ export function syncStateAction(deps: { readonly database: Database }): ServiceA
         await reads.openSessions(owner, SYNC_STATE_MAX_SESSIONS),
       ];
       const assetIds = [...new Set([...page.vtxos.map((v) => v.assetId), ...balances.map((b) => b.assetId)])];
-      const assets =
-        assetIds.length === 0
-          ? []
-          : await deps.database.db
-              .selectFrom('assets')
-              .select(['asset_id', 'name', 'ticker', 'decimals', 'asset_type', 'tapd_asset_id'])
-              .where('asset_id', 'in', assetIds)
-              .orderBy('asset_id')
-              .execute();
+      const assets = await listAssets(deps.database, { ids: assetIds });
       return {
         pubkey: owner,
         as_of: Math.floor(Date.now() / 1000),
@@ -93,13 +86,13 @@ export function syncStateAction(deps: { readonly database: Database }): ServiceA
         // The asset colour of every VTXO and balance above.
         assets: Object.fromEntries(
           assets.map((a) => [
-            a.asset_id,
+            a.assetId,
             {
               name: a.name,
               ticker: a.ticker,
               decimals: Number(a.decimals),
-              type: a.asset_type,
-              tapd_asset_id: a.tapd_asset_id,
+              type: a.assetType,
+              tapd_asset_id: a.tapdAssetId,
             },
           ]),
         ),
