@@ -1,6 +1,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const testOnlyImports = ['vitest', 'fast-check'].map((name) => ({
+  name,
+  message: 'tests live under test/, not src/',
+}));
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'logs/**', 'coverage/**'] },
   js.configs.recommended,
@@ -15,18 +20,41 @@ export default tseslint.config(
     },
   },
   {
+    // src/ is the product; tests live under test/.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: testOnlyImports }],
+    },
+  },
+  {
     // The domain is pure: it may not reach into any other layer of ours.
     files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
+          paths: testOnlyImports,
           patterns: [
             {
               group: ['../*', '!../domain/*'],
               message: 'src/domain imports nothing of ours outside src/domain',
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // HTTP routes and Nostr service actions read and change data through the modules' services
+    // and read models, never by building queries themselves.
+    files: ['src/http/**/*.ts', 'src/nostr/handlers/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[property.name='db']",
+          message:
+            'http and nostr handlers do not query the database: use the module’s service or read model',
         },
       ],
     },

@@ -39,10 +39,12 @@ describe('graceful stop behind a load balancer', () => {
     const answered = seen.filter((s) => s.status !== 'refused');
     expect(answered.length).toBeGreaterThan(0);
     expect(answered.every((s) => s.status === 503)).toBe(true);
-    // The listener stayed open for (about) the drain: refusals only after it.
+    // The listener stayed open for the drain: refusals only after it (the listener closes when
+    // the drain's timer fires, so load can only make them later), and answers until late in it
+    // (a probe every 100 ms, each slower on a loaded machine: a second of slack before the end).
     const firstRefusal = seen.find((s) => s.status === 'refused');
     const lastAnswer = answered.at(-1)!;
-    expect(lastAnswer.at).toBeGreaterThanOrEqual(DRAIN_MS - 300);
+    expect(lastAnswer.at).toBeGreaterThanOrEqual(DRAIN_MS - 1_000);
     if (firstRefusal) expect(firstRefusal.at).toBeGreaterThanOrEqual(DRAIN_MS - 300);
   }, 60_000);
 });

@@ -25,8 +25,8 @@ export type Flag = 0 | 1;
 /** A column with a database default (version counters, attempts). */
 export type Defaulted<T> = ColumnType<T, T | undefined, T>;
 
-// Statuses. Each list is the whole set of values a column may hold; extend it here when a
-// later issue adds a state, never with free text.
+// Statuses. Each list is the whole set of values a column may hold: a new state is added here,
+// never written as free text.
 export type AssetType = 'relay_issued' | 'permissionless';
 export type AssetMovementKind = 'mint' | 'lift' | 'land' | 'refund' | 'burn' | 'fee';
 export type VtxoStatus = 'available' | 'assigned' | 'pending_spend' | 'spent' | 'expired';

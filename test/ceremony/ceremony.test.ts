@@ -1,12 +1,14 @@
 // The ceremony end to end: wallets (the reference wallet of src/wallet/) on the embedded
 // relay, the gateway on the simulator. Transfers, splits and a two-party swap settle; each
 // failure code comes from a crafted input; wrong answers are refused and nothing moves; the
-// ledger invariant holds after every scenario.
+// ledger invariant holds after every scenario. Deadlines are passed by moving the clock
+// (test/support/clock.ts), not by waiting for them.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/app.ts';
 import type { ArkBackend } from '../../src/backends/ark/ark-backend.ts';
 import { BackendError } from '../../src/backends/types.ts';
+import { CEREMONY_SWEEP_TASK, type SweepResult } from '../../src/ceremony/tasks.ts';
 import { VtxoStore } from '../../src/ledger/vtxo-store.ts';
 import {
   ArkRelayWallet,
@@ -15,9 +17,12 @@ import {
   type ChallengeResponse,
 } from '../../src/wallet/index.ts';
 import { createStack, startTestGateway, Wallet, type SharedStack } from '../nostr/support.ts';
+import { advanceClock, installClock } from '../support/clock.ts';
 import { expectLedgerConsistent } from '../support/ledger.ts';
 import { waitFor } from '../support/wait.ts';
 import { addTestDollar, fund, intentEvent, readyToTransfer } from './support.ts';
+
+const STEP_TIMEOUT_S = 8;
 
 describe('signing ceremony', () => {
   let stack: SharedStack;
@@ -25,6 +30,7 @@ describe('signing ceremony', () => {
   let url: string;
   let gw: string;
   let store: VtxoStore;
+  let restoreClock: (() => void) | undefined;
   const wallets: ArkRelayWallet[] = [];
 
   async function wallet(options: Partial<Parameters<typeof ArkRelayWallet.connect>[0]> = {}) {
@@ -45,16 +51,51 @@ describe('signing ceremony', () => {
   }
   const balance = async (pubkey: string) =>
     (await store.balances(pubkey)).find((b) => b.assetId === 'gBTC') ?? { available: 0n, pending: 0n };
+  const stateOf = async (actionId: string) =>
+    (
+      await gateway.database.db
+        .selectFrom('signing_sessions')
+        .select('state')
+        .where('action_id', '=', actionId)
+        .executeTakeFirst()
+    )?.state;
+  /**
+   * Moves the clock past every step deadline set until now (each lies at most the step timeout
+   * ahead); returns the clock time after the jump.
+   */
+  function pastStepDeadlines(): number {
+    advanceClock(STEP_TIMEOUT_S * 1000 + 1_000);
+    return Date.now();
+  }
+  /** Resolves once a sweep started at or after `from` (clock time) is done; returns its result. */
+  const sweptSince = (from: number) =>
+    waitFor(
+      async () => {
+        const row = await gateway.database.db
+          .selectFrom('job_logs')
+          .select('result_json')
+          .where('job_name', '=', CEREMONY_SWEEP_TASK)
+          .where('status', '=', 'completed')
+          .where('started_at', '>=', from)
+          .orderBy('id')
+          .executeTakeFirst();
+        return row ? (JSON.parse(row.result_json ?? '{}') as Partial<SweepResult>) : undefined;
+      },
+      15_000,
+      'a sweep past the deadline',
+    );
 
   beforeAll(async () => {
+    // Before anything of the gateway is built: every part of it reads the clock that jumps.
+    restoreClock = installClock();
     stack = await createStack();
     // With Redis, a scheduler must run for the sweep that times sessions out: give it this process.
     gateway = await startTestGateway({
       stack,
       // The race below publishes 20 intents of one author at once: above the default limit of open sessions.
       env: {
-        SESSION_STEP_TIMEOUT_S: '8',
-        CEREMONY_SWEEP_INTERVAL_MS: '1000',
+        SESSION_STEP_TIMEOUT_S: String(STEP_TIMEOUT_S),
+        CEREMONY_SWEEP_INTERVAL_MS: '500',
         SESSION_MAX_OPEN_PER_AUTHOR: '50',
         SESSION_MAX_INVENTORY_PER_AUTHOR: '50',
       },
@@ -73,6 +114,7 @@ describe('signing ceremony', () => {
     for (const w of wallets) w.close();
     await gateway?.stop();
     await stack?.drop();
+    restoreClock?.();
   });
 
   it('settles a transfer: both parties see it in sync_state and in one 31340', async () => {
@@ -348,17 +390,16 @@ describe('signing ceremony', () => {
         amount: 50n,
       });
       await w.publishIntent(intent);
-      const submitted = async () =>
-        (
-          await gateway.database.db
-            .selectFrom('signing_sessions')
-            .select('state')
-            .where('action_id', '=', intent.content.action_id)
-            .executeTakeFirst()
-        )?.state === 'submitted' || undefined;
-      await waitFor(submitted, 15_000, 'the session submitted');
-      // Past the 8 s step deadline, with the sweep running every second against a dead arkd.
-      await new Promise((resolve) => setTimeout(resolve, 9_000));
+      await waitFor(
+        async () => (await stateOf(intent.content.action_id)) === 'submitted' || undefined,
+        15_000,
+        'the session submitted',
+      );
+      // Past its step deadline, a sweep runs against the dead arkd: it cannot finish the session,
+      // and leaves it submitted with its inputs held.
+      const late = pastStepDeadlines();
+      expect((await sweptSince(late)).failedToAdvance).toBeGreaterThanOrEqual(1);
+      expect(await stateOf(intent.content.action_id)).toBe('submitted');
       expect((await store.balances(w.pubkey))[0]).toMatchObject({ pending: 300n });
     } finally {
       delete (ark as { finalizeTx?: unknown }).finalizeTx;
@@ -380,6 +421,13 @@ describe('signing ceremony', () => {
       10_000,
       'the lock',
     );
+    // The challenge is out and unanswered: the clock passes its step deadline, the sweep ends it.
+    await waitFor(
+      async () => (await stateOf(intent.content.action_id)) === 'awaiting_signatures' || undefined,
+      10_000,
+      'the challenge',
+    );
+    pastStepDeadlines();
     const outcome = await w.outcome(intent.content.action_id, 30_000);
     expect(outcome).toMatchObject({ status: 'failed', code: 3003 });
     expect(await balance(w.pubkey)).toMatchObject({ available: 300n, pending: 0n });

@@ -8,7 +8,7 @@ import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { finalizeEvent, generateSecretKey, nip44, type Event } from 'nostr-tools';
 import { Relay } from 'nostr-tools/relay';
-import { expect, vi } from 'vitest';
+import { expect } from 'vitest';
 import type { Gateway } from '../../src/app.ts';
 import type { ArkBackend, ArkVtxo, VtxoFilter } from '../../src/backends/ark/ark-backend.ts';
 import { BackendError } from '../../src/backends/types.ts';
@@ -17,6 +17,7 @@ import { checkLedger, ledgerCheckJson } from '../../src/ledger/invariant.ts';
 import type { SessionState } from '../../src/store/schema.ts';
 import { redisAvailable, startTestGateway, waitReady, Wallet, type SharedStack } from '../nostr/support.ts';
 import { tempDir } from '../support/cli.ts';
+import { advanceClock, installClock, now } from '../support/clock.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 import { waitFor } from '../support/wait.ts';
 import { challenges, type Challenge } from './naive-signer.ts';
@@ -25,23 +26,10 @@ export const WALLETS = 3;
 const STEP_TIMEOUT_MS = 5_000;
 
 // --- the clock ---------------------------------------------------------------------------------
-// Every component captures Date.now when it is built: replaced before any gateway starts, it lets
-// a test jump past deadlines instead of sleeping through them. Real time still runs underneath.
+// Installed before any gateway starts, it lets a test jump past deadlines instead of sleeping
+// through them (test/support/clock.ts).
 
-const realNow = Date.now.bind(Date);
-let skewMs = 0;
-
-/** Installs the jumping clock; returns what restores the real one. */
-export function installClock(): () => void {
-  const spy = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + skewMs);
-  return () => spy.mockRestore();
-}
-
-export function advanceClock(ms: number): void {
-  skewMs += ms;
-}
-
-export const now = (): number => Date.now();
+export { advanceClock, installClock, now };
 
 // --- the stack ---------------------------------------------------------------------------------
 

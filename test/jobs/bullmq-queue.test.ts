@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, redactUrl, type RedisConfig } from '../../src/config.ts';
-import { StartupError } from '../../src/errors.ts';
+import { DependencyUnavailableError, StartupError } from '../../src/errors.ts';
 import { BullmqQueue } from '../../src/jobs/bullmq-queue.ts';
 import { JobLog } from '../../src/jobs/job-log.ts';
 import { defineTask, taskRegistry, type JobQueue } from '../../src/jobs/queue.ts';
-import { connectRedis } from '../../src/jobs/redis.ts';
+import { PING_TIMEOUT_MS, connectRedis } from '../../src/jobs/redis.ts';
 import { PrivateRedis, freePort } from '../support/redis-server.ts';
 import { createTestDatabase, silentLogger, type TestDatabase } from '../support/test-database.ts';
 import { waitFor } from '../support/wait.ts';
@@ -106,33 +106,52 @@ describe('Redis reachability', () => {
     }
   }
 
-  it('ping rejects within about a second when nothing listens, without the password', async () => {
+  /**
+   * Wall-clock bounds on a deadline keep a wide margin (3×): two suites share two cores, and a
+   * timer can fire late. What tells a deadline from a hang is the error, checked alongside.
+   */
+  const within = (deadlineMs: number) => 3 * deadlineMs;
+
+  /** The error a Redis call fails with while Redis is away: names redis and the URL, never the password. */
+  function expectRedisUnavailable(error: unknown, port: number): void {
+    expect(error).toBeInstanceOf(DependencyUnavailableError);
+    expect((error as DependencyUnavailableError).dependency).toBe('redis');
+    const message = (error as Error).message;
+    expect(message).toContain(`redis at redis://:***@127.0.0.1:${port} is unreachable (`);
+    expect(message).not.toContain('hunter2');
+  }
+
+  it('ping rejects within its deadline when nothing listens, without the password', async () => {
     const port = await freePort();
     const queue = queueAt(`redis://:hunter2-secret@127.0.0.1:${port}`);
     for (let i = 0; i < 3; i++) {
       const { ms, error } = await timed(queue.ping());
-      expect(error).toBeInstanceOf(Error);
-      expect(ms).toBeLessThan(1500);
-      expect(String((error as Error).message)).toContain(`127.0.0.1:${port}`);
-      expect(String((error as Error).message)).not.toContain('hunter2');
+      expectRedisUnavailable(error, port);
+      // Nothing listens: the reason is the refusal, not "not connected yet".
+      expect((error as Error).message).toContain('(ECONNREFUSED)');
+      expect(ms).toBeLessThan(within(PING_TIMEOUT_MS));
     }
-    // Enqueueing does not hang either: it fails and says why.
+    // Enqueueing does not hang either: it fails within its wait for a connection (2 s) and says why.
     const { ms, error } = await timed(queue.enqueue('noop', {}));
-    expect(error).toBeInstanceOf(Error);
-    expect(ms).toBeLessThan(3000);
+    expectRedisUnavailable(error, port);
+    expect(ms).toBeLessThan(within(2000));
   });
 
   it('ping fails fast while Redis is away and recovers when it returns', async () => {
-    const redis = new PrivateRedis(await freePort());
+    const port = await freePort();
+    const redis = new PrivateRedis(port);
     await redis.start();
     try {
       const queue = queueAt(redis.url);
       await waitFor(() => queue.ping().then(() => true), 5000, 'first ping');
-      expect(await queue.ping()).toBeLessThan(1000);
+      // Up: the round trip in ms.
+      const roundTrip = await queue.ping();
+      expect(Number.isFinite(roundTrip) && roundTrip >= 0).toBe(true);
       await redis.stop();
       const down = await timed(queue.ping());
-      expect(down.error).toBeInstanceOf(Error);
-      expect(down.ms).toBeLessThan(1500);
+      expect(down.error).toBeInstanceOf(DependencyUnavailableError);
+      expect((down.error as Error).message).toContain(`127.0.0.1:${port} is unreachable`);
+      expect(down.ms).toBeLessThan(within(PING_TIMEOUT_MS));
       await redis.start();
       await waitFor(() => queue.ping().then(() => true), 5000, 'ping after Redis returned');
       // and the queue works again, not only the probe
@@ -153,18 +172,16 @@ describe('Redis reachability', () => {
     }
     const { ms, error } = await timed(queue.close({ drain: true, timeoutMs: 1000 }));
     expect(error).toBeUndefined();
-    expect(ms).toBeLessThan(6000);
+    // Bounded by design at about 5 s (the drain's 1 s, the abort grace, closing the queues);
+    // waiting on Redis would never end.
+    expect(ms).toBeLessThan(within(5000));
   });
 
   it('connectRedis to a closed port throws one StartupError line naming REDIS_URL', async () => {
     const port = await freePort();
     const config = redisConfig(`redis://:hunter2-secret@127.0.0.1:${port}`);
-    const started = Date.now();
-    const error = await connectRedis(config, 2000).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(Date.now() - started).toBeLessThan(3000);
+    const { ms, error } = await timed(connectRedis(config, 2000));
+    expect(ms).toBeLessThan(within(2000));
     expect(error).toBeInstanceOf(StartupError);
     expect((error as StartupError).variable).toBe('REDIS_URL');
     expect((error as StartupError).message).toBe(

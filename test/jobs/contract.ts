@@ -363,11 +363,16 @@ export function jobQueueContract(impl: Implementation, dbKind: TestDatabaseKind)
 
       await waitFor(() => runs.length >= 1, 5000, 'first run');
       const from = runs.length;
+      const windowStart = Date.now();
       await sleep(1500);
       const inWindow = runs.length - from;
-      // One schedule gives about 6 runs in 1.5 s; a duplicated one about 12.
-      expect(inWindow).toBeGreaterThanOrEqual(3);
-      expect(inWindow).toBeLessThanOrEqual(8);
+      const windowMs = Date.now() - windowStart;
+      // One schedule runs at most once per 250 ms of the window (a late timer runs it less often,
+      // never in a burst), plus a job or two enqueued before the window; a duplicated one about
+      // twice as often. The window is measured, so a loaded machine only loosens the bound.
+      expect(inWindow).toBeLessThanOrEqual(Math.floor(windowMs / 250) + 3);
+      // And it repeats.
+      await waitFor(() => runs.length >= from + 3, 10_000, 'three more runs');
 
       expect(await b.unschedule(task.name)).toBe(true);
       expect(await a.schedules()).toEqual([]);
@@ -430,7 +435,9 @@ export function jobQueueContract(impl: Implementation, dbKind: TestDatabaseKind)
       await waitFor(() => started, 10_000, 'job started');
       const closing = Date.now();
       await queue.close({ drain: true, timeoutMs: 300 });
-      expect(Date.now() - closing).toBeLessThan(5000);
+      // Bounded by the 300 ms timeout and the grace given to aborted attempts (2 s at most), with a
+      // wide margin for a loaded machine; the job itself would take a minute.
+      expect(Date.now() - closing).toBeLessThan(10_000);
       expect(reason).toBeInstanceOf(JobInterruptedError);
       const logs = await waitFor(
         async () => {

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { Gateway } from '../../src/app.ts';
 import { encodeBolt11 } from '../../src/backends/lnd/bolt11.ts';
 import { LightningSimulator } from '../../src/backends/lnd/simulator.ts';
+import { LIGHTNING_SWEEP_TASK } from '../../src/lightning/tasks.ts';
 import { VtxoStore } from '../../src/ledger/vtxo-store.ts';
 import { ArkRelayWallet } from '../../src/wallet/index.ts';
 import { addInventory, fund, gbtcReady } from '../ceremony/support.ts';
@@ -32,7 +33,8 @@ describe(`Lightning lands (${stackName})`, () => {
   const wallets: ArkRelayWallet[] = [];
 
   async function start(): Promise<Gateway> {
-    gateway = await startLightningGateway(stack);
+    // Sweeps as often as the configuration allows: "nothing more happens" is checked over sweeps.
+    gateway = await startLightningGateway(stack, { LIGHTNING_SWEEP_INTERVAL_MS: '500' });
     await waitReady(gateway);
     store = new VtxoStore(gateway.database);
     return gateway;
@@ -49,6 +51,22 @@ describe(`Lightning lands (${stackName})`, () => {
   }
   const gbtc = async (pubkey: string) =>
     (await store.balances(pubkey)).find((b) => b.assetId === 'gBTC') ?? { available: 0n, pending: 0n };
+  /** Resolves once `count` Lightning sweeps that started at or after `from` have completed. */
+  const sweptSince = (g: Gateway, from: number, count: number) =>
+    waitFor(
+      async () => {
+        const done = await g.database.db
+          .selectFrom('job_logs')
+          .select('id')
+          .where('job_name', '=', LIGHTNING_SWEEP_TASK)
+          .where('status', '=', 'completed')
+          .where('started_at', '>=', from)
+          .execute();
+        return done.length >= count || undefined;
+      },
+      15_000,
+      `${count} Lightning sweeps`,
+    );
   const sessionsOf = (g: Gateway, actionId: string) =>
     g.database.db
       .selectFrom('signing_sessions')
@@ -95,7 +113,8 @@ describe(`Lightning lands (${stackName})`, () => {
     // The land VTXO is inventory now: the gateway's sats, no units.
     const landVtxo = await store.get(String(landed[0]!.vtxo_id));
     expect([landVtxo?.status, landVtxo?.amount]).toEqual(['available', 0n]);
-    await new Promise((r) => setTimeout(r, 2_500)); // a couple of sweeps: nothing more happens
+    // A couple of sweeps later: nothing more happens.
+    await sweptSince(g, Date.now(), 2);
     expect(payments.count).toBe(1);
     const http = await fetch(`${g.httpUrl}/lightning/payments/${invoice.paymentHash}`);
     expect(await http.json()).toMatchObject({
@@ -119,8 +138,8 @@ describe(`Lightning lands (${stackName})`, () => {
     expect(outcome).toMatchObject({ status: 'failed', code: 5003 });
     const row = await waitForPaymentStatus(g, invoice.paymentHash, 'refunded');
     expect(row.failure_reason).toBe('no_route');
-    // Several sweeps later: still one refund, one notice, one payment attempt.
-    await new Promise((r) => setTimeout(r, 3_000));
+    // A couple of sweeps later: still one refund, one notice, one payment attempt.
+    await sweptSince(g, Date.now(), 2);
     const refunds = await g.database.db
       .selectFrom('ark_transactions')
       .select('ark_txid')

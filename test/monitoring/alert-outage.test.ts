@@ -101,7 +101,9 @@ describe.each(outages)('alerts while the database is down (%s)', (_name, makeOut
     await round(2_000);
     const started = Date.now();
     const firing = await engine.firing();
-    expect(Date.now() - started).toBeLessThan(1_500);
+    // A read of the database is given 1 s before the engine answers from memory; 3× that leaves
+    // room for a loaded machine, and waiting out the outage would take far longer.
+    expect(Date.now() - started).toBeLessThan(3 * 1_000);
     expect(firing).toMatchObject([
       { rule: 'service_down', subject_label: 'dependency', subjects: ['database'], state: 'firing' },
     ]);

@@ -8,6 +8,7 @@ import { startGateway, type Gateway } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logging.ts';
 import { Metrics } from '../../src/monitoring/metrics.ts';
+import { LogCapture } from '../nostr/support.ts';
 import { tempDir } from '../support/cli.ts';
 
 let gateway: Gateway;
@@ -151,14 +152,27 @@ describe('cluster-wide gauges', () => {
   });
 
   it('a source that fails or hangs leaves its family empty; the scrape still answers', async () => {
-    const metrics = new Metrics({ cluster: true });
+    const logs = new LogCapture('warn');
+    const metrics = new Metrics({ cluster: true, logger: logs.logger });
     metrics.sources.vtxos = () => Promise.reject(new Error('connect ECONNREFUSED'));
     metrics.sources.sessions = () => new Promise(() => {});
     metrics.sources.queues = async () => ({ default: { waiting: 3 } });
     const started = Date.now();
     const { samples } = parseExposition((await metrics.exposition()).body);
-    expect(Date.now() - started).toBeLessThan(3_000);
+    // The hanging source is cut off by its 2 s deadline (the log says so); 3× leaves room for a
+    // loaded machine, and waiting on the hang would never end.
+    expect(Date.now() - started).toBeLessThan(3 * 2_000);
     expect(samples.filter((s) => s.name === 'arkrelay_vtxos' || s.name === 'arkrelay_sessions')).toEqual([]);
     expect(samples.find((s) => s.name === 'arkrelay_queue_jobs')?.value).toBe(3);
+    const failed = logs.text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { family?: string; error?: string });
+    expect(failed).toContainEqual(
+      expect.objectContaining({ family: 'sessions', error: 'no answer within 2000 ms' }),
+    );
+    expect(failed).toContainEqual(
+      expect.objectContaining({ family: 'vtxos', error: 'connect ECONNREFUSED' }),
+    );
   });
 });

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { QUEUE_READ_DEADLINE_MS } from '../../src/http/routes/queue.ts';
 import { createLogger } from '../../src/logging.ts';
 import { tempDir } from '../support/cli.ts';
 import { freePort, PrivateRedis } from '../support/redis-server.ts';
@@ -20,6 +21,12 @@ const hasRedisServer = (() => {
     return false;
   }
 })();
+
+/**
+ * /health gives each check 750 ms and cuts it off at 900 ms, so that it answers within a second.
+ * The wall-clock bounds below keep 3× those deadlines: two suites share two cores in CI.
+ */
+const HEALTH_BOUND_MS = 3 * 900;
 
 describe.skipIf(!hasRedisServer)('a Redis outage, seen by two API processes', () => {
   let redis: PrivateRedis;
@@ -80,14 +87,18 @@ describe.skipIf(!hasRedisServer)('a Redis outage, seen by two API processes', ()
       for (const gateway of gateways) {
         const health = await probe(gateway, '/health');
         expect(health.status).toBe(503);
-        expect(health.ms).toBeLessThan(1_000);
-        expect(health.body).toMatchObject({ dependencies: { redis: { status: 'down', critical: true } } });
+        expect(health.ms).toBeLessThan(HEALTH_BOUND_MS);
+        expect(health.body).toMatchObject({
+          dependencies: {
+            redis: { status: 'down', critical: true, error: expect.stringMatching(/unreachable/) },
+          },
+        });
       }
     }
 
     const queue = await probe(gateways[1]!, '/queue-status');
     expect(queue.status).toBe(503);
-    expect(queue.ms).toBeLessThan(1_500);
+    expect(queue.ms).toBeLessThan(3 * QUEUE_READ_DEADLINE_MS);
     expect(queue.body).toMatchObject({ error: { code: 'dependency_unavailable', dependency: 'redis' } });
     const stats = await probe(gateways[0]!, '/stats');
     expect(stats.status).toBe(200);

@@ -1,5 +1,5 @@
-// The registry of 31500 service actions. A later issue adds its action by writing
-// handlers/<action>.ts (see action.ts for the contract) and listing it below.
+// The registry of 31500 service actions. Each action is a handlers/<action>.ts module
+// (action.ts defines the contract), listed below.
 import type { Database } from '../../store/database.ts';
 import type { KeyRing } from '../keys.ts';
 import type { AnyAction } from './action.ts';

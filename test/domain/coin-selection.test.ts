@@ -11,8 +11,8 @@ import {
   type FrontierHit,
   type PartialAmounts,
   type SelectionOptions,
-} from './coin-selection.ts';
-import { ProtocolError } from './error-codes.ts';
+} from '../../src/domain/coin-selection.ts';
+import { ProtocolError } from '../../src/domain/error-codes.ts';
 
 const coinsArb = (maxLength: number, maxAmount: bigint) =>
   fc.uniqueArray(
