@@ -59,4 +59,19 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // A route file serves its own group: what several groups share lives outside routes/.
+    files: ['src/http/routes/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: testOnlyImports,
+          patterns: [
+            { group: ['./*'], message: 'route files do not import each other: share through src/http/' },
+          ],
+        },
+      ],
+    },
+  },
 );

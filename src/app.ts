@@ -18,7 +18,7 @@ import { holdInstanceLease } from './operations/instance-lease.ts';
 import { tightenTree } from './store/file-modes.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { monitoringRoutes } from './http/routes/monitoring.ts';
-import type { OperationsDeps } from './http/routes/operations.ts';
+import type { OperationsDeps } from './http/operations.ts';
 import { createMonitoring } from './monitoring/index.ts';
 import { ServiceRegistry } from './operations/services.ts';
 import { createJobQueue, TaskTable, type AnyTask, type JobQueue } from './jobs/index.ts';

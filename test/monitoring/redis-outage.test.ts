@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { QUEUE_READ_DEADLINE_MS } from '../../src/http/routes/queue.ts';
+import { QUEUE_READ_DEADLINE_MS } from '../../src/http/operations.ts';
 import { createLogger } from '../../src/logging.ts';
 import { tempDir } from '../support/cli.ts';
 import { freePort, PrivateRedis } from '../support/redis-server.ts';

@@ -19,8 +19,13 @@ import { UnknownServiceError } from '../../operations/services.ts';
 import { ADMIN_SECURITY } from '../admin-auth.ts';
 import { HttpError } from '../errors.ts';
 import type { HttpServer, RoutePlugin } from '../server.ts';
-import { jobView } from './monitoring.ts';
-import { comprehensiveHealth, ledgerCounts, processInfo, type OperationsDeps } from './operations.ts';
+import {
+  comprehensiveHealth,
+  jobView,
+  ledgerCounts,
+  processInfo,
+  type OperationsDeps,
+} from '../operations.ts';
 
 const NoExtra = { additionalProperties: false } as const;
 function adminSchema(summary: string): {

@@ -5,30 +5,19 @@ import { Type } from 'typebox';
 import { recentJobLogs, type JobStatus } from '../../jobs/index.ts';
 import { JOB_STATUSES } from '../../jobs/job-log.ts';
 import { HttpError, unavailableDependency, within } from '../errors.ts';
-import { QUEUE_READ_DEADLINE_MS, queueDependency } from './queue.ts';
 import type { HttpServer, RoutePlugin } from '../server.ts';
-import { comprehensiveHealth, ledgerCounts, processInfo, type OperationsDeps } from './operations.ts';
+import {
+  comprehensiveHealth,
+  jobView,
+  ledgerCounts,
+  processInfo,
+  QUEUE_READ_DEADLINE_MS,
+  queueDependency,
+  type OperationsDeps,
+} from '../operations.ts';
 
 const Limit = Type.Integer({ minimum: 1, maximum: 1000, default: 100 });
 const StatusFilter = Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)));
-
-function jobView(entry: Awaited<ReturnType<typeof recentJobLogs>>[number]) {
-  return {
-    id: entry.id,
-    job_id: entry.jobId,
-    queue: entry.queue,
-    job_name: entry.jobName,
-    status: entry.status,
-    attempt: entry.attempt,
-    instance: entry.instanceId,
-    started_at: new Date(entry.startedAt).toISOString(),
-    finished_at: entry.finishedAt === null ? null : new Date(entry.finishedAt).toISOString(),
-    duration_ms: entry.durationMs,
-    error: entry.error,
-  };
-}
-
-export { jobView };
 
 export function monitoringRoutes(deps: OperationsDeps): RoutePlugin {
   return async (app: HttpServer) => {

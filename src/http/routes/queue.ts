@@ -3,6 +3,7 @@
 import { Type } from 'typebox';
 import type { JobQueue } from '../../jobs/index.ts';
 import { within } from '../errors.ts';
+import { QUEUE_READ_DEADLINE_MS, queueDependency } from '../operations.ts';
 import type { HttpServer, RoutePlugin } from '../server.ts';
 
 const Counts = Type.Object({
@@ -12,12 +13,6 @@ const Counts = Type.Object({
   completed: Type.Integer(),
   failed: Type.Integer(),
 });
-
-/** How long a read of the queue may take before the route calls the queue unavailable. */
-export const QUEUE_READ_DEADLINE_MS = 1_000;
-
-/** The dependency a queue stands for in health reports and 503 answers. */
-export const queueDependency = (queue: JobQueue) => (queue.kind === 'bullmq' ? 'redis' : 'queue');
 
 export function queueRoutes(queue: JobQueue): RoutePlugin {
   return async (app: HttpServer) => {

@@ -1,16 +1,17 @@
-// What the operator routes read and act on, gathered once by the composition root.
-import { intentCounts, sessionCounts } from '../../ceremony/session-reads.ts';
-import type { Config } from '../../config.ts';
-import { vtxoStats } from '../../ledger/ledger-reads.ts';
-import type { JobQueue } from '../../jobs/index.ts';
-import type { AlertEngine } from '../../monitoring/alerts.ts';
-import type { Cache } from '../../monitoring/cache.ts';
-import type { HealthRegistry } from '../../monitoring/health.ts';
-import type { MonitoringService } from '../../monitoring/monitoring-service.ts';
-import type { SystemSampler } from '../../monitoring/system-sampler.ts';
-import type { ServiceRegistry } from '../../operations/services.ts';
-import type { Database } from '../../store/database.ts';
-import { VERSION } from '../../version.ts';
+// What the operator routes read and act on, gathered once by the composition root, and the views
+// more than one route group shows (roll-ups, process, health, job attempts, the queue's dependency).
+import { intentCounts, sessionCounts } from '../ceremony/session-reads.ts';
+import type { Config } from '../config.ts';
+import { vtxoStats } from '../ledger/ledger-reads.ts';
+import type { JobQueue, recentJobLogs } from '../jobs/index.ts';
+import type { AlertEngine } from '../monitoring/alerts.ts';
+import type { Cache } from '../monitoring/cache.ts';
+import type { HealthRegistry } from '../monitoring/health.ts';
+import type { MonitoringService } from '../monitoring/monitoring-service.ts';
+import type { SystemSampler } from '../monitoring/system-sampler.ts';
+import type { ServiceRegistry } from '../operations/services.ts';
+import type { Database } from '../store/database.ts';
+import { VERSION } from '../version.ts';
 
 export interface OperationsDeps {
   readonly config: Config;
@@ -71,5 +72,27 @@ export async function comprehensiveHealth(deps: OperationsDeps) {
     services: deps.services.statuses(),
     cache: await deps.cache.stats(),
     checked_at: health.checked_at,
+  };
+}
+
+/** How long a read of the queue may take before the route calls the queue unavailable. */
+export const QUEUE_READ_DEADLINE_MS = 1_000;
+
+/** The dependency a queue stands for in health reports and 503 answers. */
+export const queueDependency = (queue: JobQueue) => (queue.kind === 'bullmq' ? 'redis' : 'queue');
+
+export function jobView(entry: Awaited<ReturnType<typeof recentJobLogs>>[number]) {
+  return {
+    id: entry.id,
+    job_id: entry.jobId,
+    queue: entry.queue,
+    job_name: entry.jobName,
+    status: entry.status,
+    attempt: entry.attempt,
+    instance: entry.instanceId,
+    started_at: new Date(entry.startedAt).toISOString(),
+    finished_at: entry.finishedAt === null ? null : new Date(entry.finishedAt).toISOString(),
+    duration_ms: entry.durationMs,
+    error: entry.error,
   };
 }
