@@ -246,7 +246,6 @@ describe('outages answer 503 naming the dependency', () => {
 
   it.each([
     ['a bug', () => new Error('undefined is not a function')],
-    ['a daemon refusing the request', () => new BackendError('arkd', 'rejected', 'ECONNREFUSED in its text')],
     [
       'a network error that is no database error',
       () => Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
@@ -255,6 +254,16 @@ describe('outages answer 503 naming the dependency', () => {
     const response = await (await failingWith(error)).inject('/boom');
     expect(response.statusCode).toBe(500);
     expect(response.json()).toEqual({ error: { code: 'internal_error', message: 'internal error' } });
+  });
+
+  it('a daemon refusing the request is a 400 with its reason, not an outage', async () => {
+    const response = await (
+      await failingWith(() => new BackendError('arkd', 'rejected', 'ECONNREFUSED in its text'))
+    ).inject('/boom');
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({
+      error: { code: 'validation_failed', message: 'arkd: ECONNREFUSED in its text' },
+    });
   });
 
   it('/queue-status answers 503 naming redis within a second while Redis does not answer', async () => {

@@ -13,13 +13,7 @@ import type { Logger } from '../logging.ts';
 import type { Metrics } from '../monitoring/metrics.ts';
 import { NAME, VERSION } from '../version.ts';
 import { FailureLog, FailureLogs } from '../failure-log.ts';
-import {
-  HTTP_ERROR,
-  HttpError,
-  unavailableDependency,
-  type ErrorBody,
-  type HttpErrorCode,
-} from './errors.ts';
+import { HTTP_ERROR, httpAnswer, type ErrorBody, type HttpAnswer, type HttpErrorCode } from './errors.ts';
 import { refuseNonFiniteNumbers } from './numbers.ts';
 
 export type HttpServer = FastifyInstance<
@@ -37,6 +31,14 @@ function codeForStatus(status: number): HttpErrorCode {
   return (
     (match?.[0] as HttpErrorCode | undefined) ?? (status >= 500 ? 'internal_error' : 'validation_failed')
   );
+}
+
+/** Fastify's own refusals (a body too large, an unsupported content type…): its status, our code. */
+function fastifyAnswer(error: FastifyError): HttpAnswer | undefined {
+  if (typeof error.code !== 'string' || !error.code.startsWith('FST_') || error.statusCode === undefined)
+    return undefined;
+  const status = error.statusCode;
+  return { code: codeForStatus(status), message: status >= 500 ? 'internal error' : error.message };
 }
 
 export interface HttpServerOptions {
@@ -92,31 +94,21 @@ export async function createHttpServer(
     (dependency) => new FailureLog({ logger: app.log as Logger, what: `requests needing ${dependency}` }),
   );
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    let body: ErrorBody;
-    const dependency = error instanceof HttpError ? undefined : unavailableDependency(error);
-    if (dependency) {
-      outages.get(dependency).failed(error, { dependency, route: request.routeOptions.url });
+    const answer = error.validation
+      ? { code: 'validation_failed' as const, message: error.message }
+      : (fastifyAnswer(error) ?? httpAnswer(error));
+    if (answer.dependency) {
       // The dependency's own message may name internal hosts: the log has it, the client does not.
-      const message = `${dependency} is unavailable; try again shortly`;
-      void reply
-        .status(HTTP_ERROR.dependency_unavailable)
-        .header('retry-after', '5')
-        .send({ error: { code: 'dependency_unavailable', message, dependency } } satisfies ErrorBody);
-      return;
+      outages.get(answer.dependency).failed(error, {
+        dependency: answer.dependency,
+        route: request.routeOptions.url,
+      });
+      void reply.header('retry-after', '5');
     }
-    if (error instanceof HttpError) {
-      body = { error: { code: error.code, message: error.message } };
-    } else if (error.validation) {
-      body = { error: { code: 'validation_failed', message: error.message } };
-    } else {
-      const status = error.statusCode ?? 500;
-      const code = codeForStatus(status);
-      // Internal details stay in the log; the client gets a stable code and a plain message.
-      body = { error: { code, message: status >= 500 ? 'internal error' : error.message } };
-    }
-    const status = HTTP_ERROR[body.error.code];
-    if (status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
-    void reply.status(status).send(body);
+    const status = HTTP_ERROR[answer.code];
+    if (status >= 500 && !answer.dependency)
+      request.log.error({ err: error, url: request.url }, 'request failed');
+    void reply.status(status).send({ error: answer } satisfies ErrorBody);
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -2,6 +2,7 @@
 // at composition: 31500 dispatched by action to the service-action registry (→ 31501), and each
 // other kind to the handler its module registered (the ceremony's 31510 and 31512). Runs inside a
 // job (worker).
+import { BackendError } from '../backends/types.ts';
 import { ERROR_CODES, ProtocolError, type ErrorName } from '../domain/error-codes.ts';
 import {
   KIND,
@@ -83,6 +84,8 @@ export class Responder {
     } catch (error) {
       let failure: ProtocolError;
       if (error instanceof ProtocolError) failure = error;
+      // A daemon that answered and refused will refuse again: its protocol code now, no retry.
+      else if (error instanceof BackendError && !error.retryable) failure = error.toProtocolError();
       else if (ctx.lastAttempt) {
         ctx.logger.error({ err: error, event: event.id }, 'service request failed on its last attempt');
         failure = protocolError('SERVICE_UNAVAILABLE', 'internal error; try again later');

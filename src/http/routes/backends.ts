@@ -3,7 +3,7 @@
 // guide uses it), and, only when Lightning is simulated, the simulator's controls under /sim.
 import { Type } from 'typebox';
 import type { Backends } from '../../backends/index.ts';
-import { BACKEND_NAMES, BackendError, type BackendName, type BackendStatus } from '../../backends/types.ts';
+import { BACKEND_NAMES, type BackendName, type BackendStatus } from '../../backends/types.ts';
 import { ADMIN_SECURITY, type AdminAccess, type AdminGuard } from '../admin-auth.ts';
 import { HttpError } from '../errors.ts';
 import type { RouteSet } from '../admin-scope.ts';
@@ -126,14 +126,6 @@ function simGuard(admin: AdminAccess): AdminGuard {
   };
 }
 
-function simError(error: unknown): never {
-  if (error instanceof BackendError) {
-    throw new HttpError(error.kind === 'not_found' ? 'not_found' : 'validation_failed', error.message);
-  }
-  if (error instanceof RangeError) throw new HttpError('validation_failed', error.message);
-  throw error;
-}
-
 export function backendRoutes(deps: BackendRoutesDeps): RouteSet {
   const { backends } = deps;
   const admin = async (app: HttpServer) => {
@@ -208,7 +200,7 @@ export function backendRoutes(deps: BackendRoutesDeps): RouteSet {
         },
         onRequest: simPre,
       },
-      async (request) => plain(await lightning.payInvoice(request.body.invoice).catch(simError)),
+      async (request) => plain(await lightning.payInvoice(request.body.invoice)),
     );
     app.post(
       '/sim/lightning/cancel',
@@ -222,7 +214,7 @@ export function backendRoutes(deps: BackendRoutesDeps): RouteSet {
         },
         onRequest: simPre,
       },
-      async (request) => plain(await lightning.cancelInvoice(request.body.payment_hash).catch(simError)),
+      async (request) => plain(await lightning.cancelInvoice(request.body.payment_hash)),
     );
     app.get(
       '/sim/lightning/behaviour',
@@ -288,13 +280,11 @@ export function backendRoutes(deps: BackendRoutesDeps): RouteSet {
       },
       async (request) => {
         const { amount_msat, memo, expiry_seconds } = request.body;
-        const invoice = await lightning
-          .createExternalInvoice({
-            amountMsat: BigInt(amount_msat),
-            ...(memo !== undefined ? { memo } : {}),
-            ...(expiry_seconds !== undefined ? { expirySeconds: expiry_seconds } : {}),
-          })
-          .catch(simError);
+        const invoice = await lightning.createExternalInvoice({
+          amountMsat: BigInt(amount_msat),
+          ...(memo !== undefined ? { memo } : {}),
+          ...(expiry_seconds !== undefined ? { expirySeconds: expiry_seconds } : {}),
+        });
         return plain(invoice);
       },
     );
@@ -310,7 +300,7 @@ export function backendRoutes(deps: BackendRoutesDeps): RouteSet {
         },
         onRequest: simPre,
       },
-      async (request) => ({ height: await sim.mineBlocks(request.body.blocks).catch(simError) }),
+      async (request) => ({ height: await sim.mineBlocks(request.body.blocks) }),
     );
   };
   return { open, admin };

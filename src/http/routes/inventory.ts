@@ -2,8 +2,6 @@
 // state, last replenishment) and the operator's actions behind the admin key: create a batch,
 // start or stop the monitor, reconcile with the Ark server, and run the expiry cleanup.
 import { Type } from 'typebox';
-import { BackendError } from '../../backends/types.ts';
-import { ProtocolError } from '../../domain/error-codes.ts';
 import type { JobQueue } from '../../jobs/queue.ts';
 import type { InventoryLedger } from '../../ledger/inventory-ledger.ts';
 import type { MonitorState } from '../../ledger/inventory-monitor.ts';
@@ -50,16 +48,6 @@ const cleanupView = (r: CleanupResult) => ({
   by_asset: r.byAsset,
   more: r.more,
 });
-
-/** Ledger and daemon failures as the HTTP API's stable codes. */
-function httpError(error: unknown): never {
-  if (error instanceof HttpError) throw error;
-  if (error instanceof ProtocolError) throw new HttpError('validation_failed', error.message);
-  if (error instanceof BackendError) {
-    throw new HttpError('unavailable', `the Ark server could not create the batch: ${error.message}`);
-  }
-  throw error;
-}
 
 export function inventoryRoutes(deps: InventoryRoutesDeps): RouteSet {
   const { ledger } = deps;
@@ -141,9 +129,7 @@ export function inventoryRoutes(deps: InventoryRoutesDeps): RouteSet {
           if (!asset.enabled) throw new HttpError('validation_failed', `asset ${assetId} is disabled`);
           const amountSats =
             body.amount_sats === undefined ? monitor.thresholds.amountSats : BigInt(String(body.amount_sats));
-          const batch = await inventory
-            .createBatch({ assetId, count: body.count, amountSats })
-            .catch(httpError);
+          const batch = await inventory.createBatch({ assetId, count: body.count, amountSats });
           return {
             asset_id: assetId,
             commitment_txid: batch.commitmentTxid,
@@ -165,9 +151,7 @@ export function inventoryRoutes(deps: InventoryRoutesDeps): RouteSet {
           },
         },
         async (request) => {
-          const result = await inventory
-            .reconcile(request.body?.asset_id ?? DEFAULT_INVENTORY_ASSET)
-            .catch(httpError);
+          const result = await inventory.reconcile(request.body?.asset_id ?? DEFAULT_INVENTORY_ASSET);
           return { asset_id: result.assetId, on_server: result.onServer, recorded: result.recorded };
         },
       );

@@ -4,7 +4,6 @@
 import { Type } from 'typebox';
 import { requiredFee, type FeeSchedule } from '../../domain/intents.ts';
 import type { LightningBackend } from '../../backends/lnd/lightning-backend.ts';
-import { BackendError } from '../../backends/types.ts';
 import type { Lightning } from '../../lightning/module.ts';
 import { invoiceJson, lightningStatus, paymentJson } from '../../lightning/reads.ts';
 import type { Database } from '../../store/database.ts';
@@ -161,18 +160,12 @@ export function lightningRoutes(deps: LightningRoutesDeps): RoutePlugin {
         );
         let routing: bigint | null = null;
         if (request.query.invoice) {
-          try {
-            const decoded = await deps.backend.decodePaymentRequest(request.query.invoice);
-            routing = await deps.backend.estimateRoutingFee(
-              decoded.destination,
-              decoded.amountMsat ?? amount * 1000n,
-            );
-          } catch (error) {
-            if (error instanceof BackendError && error.kind === 'rejected') {
-              throw new HttpError('validation_failed', `invoice: ${error.message}`);
-            }
-            throw error;
-          }
+          // A daemon refusing the invoice is a 400 (errors.ts, httpAnswer).
+          const decoded = await deps.backend.decodePaymentRequest(request.query.invoice);
+          routing = await deps.backend.estimateRoutingFee(
+            decoded.destination,
+            decoded.amountMsat ?? amount * 1000n,
+          );
         }
         return {
           asset_id: assetId,
